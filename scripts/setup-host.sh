@@ -118,13 +118,14 @@ setup_apt() {
         return
     fi
     need_root "installing ${missing[*]}"
+    local missing_before=("${missing[@]}")
     note "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     run_logged apt-update apt-get update -q
     run_logged apt-install apt-get install -y -q -o Dpkg::Use-Pty=0 "${missing[@]}"
     mapfile -t missing < <(missing_debs "${wanted[@]}")
     ((${#missing[@]} == 0)) || die "apt-get did not install: ${missing[*]} (see $LOG_DIR/apt-install.log)"
-    SUMMARY+=("apt: installed ${#wanted[@]} packages")
+    SUMMARY+=("apt: installed ${#missing_before[@]} packages")
 }
 
 # --------------------------------------------------------------------------------------------
@@ -224,17 +225,25 @@ setup_venv() {
         note "created"
     fi
 
-    local stamp_file="$VENV/.koji-adjutant-installed" stamp
-    stamp="extras=$extras $(sha256sum "$REPO_ROOT/pyproject.toml" | cut -d' ' -f1)"
-    if [[ -f $stamp_file && $(<"$stamp_file") == "$stamp" ]] &&
-        "$VENV_PY" -c 'import rpm, koji, ansible_runner' 2>/dev/null; then
+    # Re-install only when pyproject.toml changed or extras are wanted that were not installed.
+    local stamp_file="$VENV/.koji-adjutant-installed" hash installed_hash="" installed_extras=""
+    hash=$(sha256sum "$REPO_ROOT/pyproject.toml" | cut -d' ' -f1)
+    [[ -f $stamp_file ]] && read -r installed_hash installed_extras <"$stamp_file"
+    local up_to_date=0 e
+    if [[ $installed_hash == "$hash" ]] && "$VENV_PY" -c 'import rpm, koji, ansible_runner' 2>/dev/null; then
+        up_to_date=1
+        for e in ${extras//,/ }; do
+            [[ ,$installed_extras, == *,$e,* ]] || up_to_date=0
+        done
+    fi
+    if ((up_to_date)); then
         note "project and dependencies up to date"
         SUMMARY+=("venv: up to date")
     else
         note "pip install -e '.[$extras]' (a minute or two the first time)"
         run_logged pip-install "$VENV_PY" -m pip install --quiet --disable-pip-version-check \
-            -e "$REPO_ROOT[$extras]"
-        printf '%s\n' "$stamp" >"$stamp_file"
+            -e "${REPO_ROOT}[$extras]"
+        printf '%s %s\n' "$hash" "$extras" >"$stamp_file"
         SUMMARY+=("venv: installed [$extras]")
     fi
 
@@ -321,29 +330,34 @@ EOF
 # --------------------------------------------------------------------------------------------
 # 5. Lint tools (--with-lint)
 # --------------------------------------------------------------------------------------------
-# ansible-test (ansible-core 2.19, ansible_test/_internal/python_requirements.py) bootstraps pip
-# in each sanity venv by running `python get_pip.py --disable-pip-version-check --quiet pip==24.2`,
-# where get_pip.py is ~/.ansible/test/cache/get_pip_24_2.py, downloaded from
-# ci-files.testing.ansible.com only when the file is missing. That host is unreachable here, so
-# we put our own "get-pip" there: it installs pip from a wheel we downloaded from PyPI. The sanity
-# tests' own requirements then install from PyPI as usual.
+# ansible-test bootstraps pip into every venv it creates (ansible-core 2.19:
+# ansible_test/_util/target/setup/requirements.py, bootstrap()): unless
+# ~/.ansible/test/cache/get_pip_24_2.py exists it downloads get-pip from
+# ci-files.testing.ansible.com (unreachable here), then runs it through quiet_pip.py as
+#     GET_PIP=<that file> <venv python> quiet_pip.py --disable-pip-version-check pip==24.2 \
+#         --no-setuptools --no-wheel
+# (quiet_pip.py runpy-runs the file as __main__ with those arguments). So we put our own "get-pip"
+# there: it installs pip 24.2 from a wheel downloaded from PyPI. The sanity tests' own
+# requirements then install from PyPI as usual.
 write_get_pip() {
     local wheel=$1 target=$2
     cat >"$target" <<EOF
 """Offline stand-in for get-pip.py, written by koji-adjutant scripts/setup-host.sh.
 
-ansible-test runs this file with the interpreter of each venv it creates; it installs pip from a
-local wheel instead of downloading one. Extra arguments (e.g. --quiet pip==$ANSIBLE_TEST_PIP_VERSION) are passed to
-\`pip install\`.
+ansible-test runs this file in each venv it creates (GET_PIP, via quiet_pip.py) to bootstrap pip.
+Instead of downloading pip, it installs it from a local wheel. get-pip's own options
+(--no-setuptools, --no-wheel) and the pip==VERSION requirement are dropped; other arguments are
+passed to \`pip install\`.
 """
 import runpy
 import sys
 
 WHEEL = "$wheel"
+GET_PIP_ONLY = ("--no-setuptools", "--no-wheel")
 
-# A pip wheel can run itself: put it on sys.path and install the wheel with its own pip.
+args = [a for a in sys.argv[1:] if a not in GET_PIP_ONLY and not a.startswith("pip==")]
+# A pip wheel can run itself: import pip from the wheel and let it install the wheel.
 sys.path.insert(0, WHEEL)
-args = [a for a in sys.argv[1:] if not a.startswith("pip==")]
 sys.argv = ["pip", "install", "--no-index", "--no-cache-dir", *args, WHEEL]
 runpy.run_module("pip", run_name="__main__", alter_sys=True)
 EOF
@@ -376,16 +390,18 @@ setup_lint() {
         rm -f "$tmp"
         note "$get_pip is up to date"
     else
+        # Prove it before installing it: bootstrap pip into a throw-away venv as ansible-test does.
+        local check
+        check=$(mktemp -d)
+        run_logged get-pip-check bash -c "'$SYSTEM_PYTHON' -m venv --without-pip '$check/venv' &&
+            '$check/venv/bin/python' '$tmp' --disable-pip-version-check \
+                pip==$ANSIBLE_TEST_PIP_VERSION --no-setuptools --no-wheel &&
+            '$check/venv/bin/python' -m pip --version | grep '^pip $ANSIBLE_TEST_PIP_VERSION '"
+        rm -rf "$check"
         mv "$tmp" "$get_pip"
-        note "wrote $get_pip (installs $(basename "$wheel"))"
+        note "wrote $get_pip: installs pip $ANSIBLE_TEST_PIP_VERSION offline from $(basename "$wheel")"
     fi
-    # Prove it: bootstrap pip into a throw-away venv the way ansible-test does.
-    tmp=$(mktemp -d)
-    run_logged get-pip-check bash -c "'$SYSTEM_PYTHON' -m venv --without-pip '$tmp/venv' &&
-        '$tmp/venv/bin/python' '$get_pip' --disable-pip-version-check --quiet pip==$ANSIBLE_TEST_PIP_VERSION &&
-        '$tmp/venv/bin/python' -m pip --version | grep -q '^pip $ANSIBLE_TEST_PIP_VERSION '"
-    rm -rf "$tmp"
-    note "get-pip stand-in installs pip $ANSIBLE_TEST_PIP_VERSION offline"
+    note "run ansible-test with scripts/ansible-test.sh (sets ANSIBLE_TEST_CONTENT_ROOT)"
     SUMMARY+=("lint: ready")
 }
 
