@@ -1,0 +1,389 @@
+"""The worker daemon: kojid's main loop, running each task's playbook with ansible-runner.
+
+Each pass (every ``sleeptime`` seconds, at once again after taking a task):
+
+1. ``host.getHostTasks`` → load; OPEN tasks we are not running are stale and
+   freed; tasks we run that are no longer OPEN on us (canceled, reassigned) are
+   killed: their container is removed and their playbook stopped.
+2. Finished playbooks are reaped; a task a playbook left OPEN is failed with a
+   message that says so (never left OPEN), and its subsession is closed.
+3. Readiness (kojid's checks) → ``host.updateHost`` → ``host.getTasks`` → take
+   one task in-process (``task_claim.take_task``), give it a subsession, and
+   start ``playbooks/tasks/<method>.yml`` with ``ansible_runner.run_async`` in a
+   fresh private data dir.
+
+On start, OPEN tasks and active buildroots of this host are freed/expired and
+orphan task containers removed.  SIGTERM: kill running work, free its tasks,
+report not ready, log out.  SIGUSR1: take no new work and restart when idle.
+"""
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+
+import ansible_runner
+import koji
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
+
+from koji_adjutant import collections_path
+
+LOG = logging.getLogger("koji_adjutant.worker")
+
+
+class TaskRun(object):
+    """One task being run by its playbook."""
+
+    def __init__(self, claim, task_dir, private_dir, session_id):
+        self.task_id = claim.task_id
+        self.method = claim.method
+        self.weight = claim.weight or 0.0
+        self.claim = claim
+        self.task_dir = task_dir
+        self.private_dir = private_dir
+        self.session_id = session_id
+        self.started = time.time()
+        self.cancel_requested = False
+        self.waiting = False
+        self.thread = None
+        self.runner = None
+        self.cancel_reason = None
+
+    @property
+    def finished(self):
+        return self.thread is not None and not self.thread.is_alive()
+
+    def cancel(self, reason):
+        """Stop the task: its container goes at once, then its playbook."""
+        if not self.cancel_requested:
+            LOG.info("task %s: stopping (%s)", self.task_id, reason)
+            self.cancel_reason = reason
+            self.cancel_requested = True
+            try:
+                containers.remove_container(containers.container_name(self.task_id))
+            except containers.ContainerError as exc:
+                LOG.warning("task %s: %s", self.task_id, exc)
+
+
+class Worker(object):
+    """kojid's TaskManager and main loop, with playbooks as task handlers."""
+
+    def __init__(self, config):
+        self.config = config
+        self.session = None
+        self.host_id = None
+        self.host = {}
+        self.runs = {}
+        self.task_load = 0.0
+        self.methods = task_claim.available_methods(config.playbook_root)
+        self.stop_requested = False
+        self.restart_pending = False
+        self.status = "starting"
+        self._wake = threading.Event()
+
+    # -- set-up and tear-down ------------------------------------------------
+    def start(self):
+        self.session = hub_session.open_host_session(self.config)
+        self.host_id = self.session.host.getID()
+        self.host = self.session.host.getHost()
+        LOG.info("logged in to %s as host %s (id %s); methods: %s", self.config.server,
+                 self.host.get("name"), self.host_id, " ".join(self.methods))
+        for directory in (self.config.workdir, self.runs_dir()):
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o755)
+        self.recover()
+
+    def runs_dir(self):
+        return os.path.join(self.config.state_dir, "runs")
+
+    def recover(self):
+        """After a restart: nothing of this host is running, so free and expire it all."""
+        stale = [t["id"] for t in self.session.host.getHostTasks()]
+        if stale:
+            LOG.info("freeing stale tasks from a previous run: %s", stale)
+            self.session.host.freeTasks(stale)
+        for broot in self.session.listBuildroots(hostID=self.host_id, state=[
+                koji.BR_STATES["INIT"], koji.BR_STATES["WAITING"], koji.BR_STATES["BUILDING"]]):
+            LOG.info("expiring buildroot %s left by a previous run", broot["id"])
+            self.session.host.setBuildRootState(broot["id"], koji.BR_STATES["EXPIRED"])
+        for orphan in containers.task_containers(self.config.worker_name):
+            LOG.info("removing orphan container %s (task %s)", orphan["name"], orphan["task_id"])
+            containers.remove_container(orphan["name"])
+        for name in os.listdir(self.runs_dir()):
+            shutil.rmtree(os.path.join(self.runs_dir(), name), ignore_errors=True)
+
+    def shutdown(self):
+        """SIGTERM: kill running work, free its tasks, report not ready, log out."""
+        LOG.info("shutting down; %d task(s) running", len(self.runs))
+        for run in list(self.runs.values()):
+            run.cancel("worker shutting down")
+        deadline = time.time() + 30
+        for run in list(self.runs.values()):
+            if run.thread is not None:
+                run.thread.join(max(0.1, deadline - time.time()))
+        ours = list(self.runs)
+        try:
+            if ours:
+                self.session.host.freeTasks(ours)
+            for run in list(self.runs.values()):
+                hub_session.close_task_session(self.session, run.session_id)
+            self.session.host.updateHost(0.0, False)
+            self.session.logout()
+        except koji.GenericError as exc:
+            LOG.warning("during shutdown: %s", exc)
+        for run in list(self.runs.values()):
+            self.cleanup_run(run, keep_task_dir=True)
+
+    # -- the main loop -------------------------------------------------------
+    def install_signal_handlers(self):
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        signal.signal(signal.SIGINT, self._on_sigterm)
+        signal.signal(signal.SIGUSR1, self._on_sigusr1)
+
+    def _on_sigterm(self, signum, frame):
+        self.stop_requested = True
+        self._wake.set()
+
+    def _on_sigusr1(self, signum, frame):
+        LOG.info("graceful restart requested: taking no new tasks")
+        self.restart_pending = True
+        self._wake.set()
+
+    def run_forever(self):
+        """The main loop; returns the exit code."""
+        while not self.stop_requested:
+            try:
+                self.update_tasks()
+                if self.restart_pending and not self.runs:
+                    LOG.info("idle with a restart pending: restarting")
+                    return self.restart()
+                taken = self.get_next_task()
+            except (koji.AuthExpired, koji.AuthError) as exc:
+                LOG.error("authentication failed: %s", exc)
+                return 1
+            except koji.RetryError:
+                raise
+            except Exception:
+                LOG.exception("error in the main loop")
+                taken = False
+            if not taken:
+                self.sleep(self.config.sleeptime)
+        self.shutdown()
+        return 0
+
+    def sleep(self, seconds):
+        """Sleep, waking early for a finished playbook or a signal."""
+        deadline = time.time() + seconds
+        while not self.stop_requested:
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                return
+            if self._wake.wait(min(remaining, 0.5)):
+                self._wake.clear()
+                return
+            if any(run.finished for run in self.runs.values()):
+                return
+
+    def restart(self):
+        try:
+            self.session.host.updateHost(0.0, False)
+            self.session.logout()
+        except koji.GenericError:
+            pass
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+
+    def update_tasks(self):
+        """kojid's updateTasks: load, stale tasks, canceled/reassigned tasks, reaping."""
+        open_tasks = {}
+        stale = []
+        load = 0.0
+        for task in self.session.host.getHostTasks():
+            if task["id"] not in self.runs:
+                stale.append(task["id"])
+                continue
+            open_tasks[task["id"]] = task
+            self.runs[task["id"]].waiting = bool(task.get("waiting"))
+            if not task.get("waiting"):
+                load += task.get("weight") or 0.0
+        self.task_load = load
+        if stale:
+            LOG.info("freeing stale tasks: %s", stale)
+            self.session.host.freeTasks(stale)
+        for task_id, run in list(self.runs.items()):
+            if run.finished:
+                self.finish_run(run)
+            elif task_id not in open_tasks:
+                info = self.session.getTaskInfo(task_id)
+                state = koji.TASK_STATES[info["state"]] if info else "MISSING"
+                if state == "CANCELED":
+                    run.cancel("task canceled")
+                elif info is None or info["host_id"] != self.host_id:
+                    run.cancel("task reassigned")
+                elif state in ("CLOSED", "FAILED"):
+                    pass  # closing; the playbook is about to end
+                # a FREE/ASSIGNED task on us is being re-taken; leave it
+
+    def get_next_task(self):
+        """kojid's getNextTask: readiness, check-in, take at most one task."""
+        self.host = self.session.host.getHost()
+        running = [r for r in self.runs.values() if not r.waiting]
+        ready, self.status = task_claim.readiness(self.config, self.host, self.task_load,
+                                                  len(self.runs), self.restart_pending)
+        task_claim.check_in(self.session, self.config, self.task_load, ready, self.methods)
+        if not ready:
+            LOG.debug("not ready: %s (%d running)", self.status, len(running))
+            return False
+        for task in task_claim.assigned_tasks(self.session, self.host_id, skip_ids=self.runs):
+            claim = task_claim.take_task(self.session, task["id"], self.methods, self.host,
+                                         self.host_id)
+            if claim.status == claim.REFUSED:
+                LOG.info("refused task %s: %s", task["id"], claim.reason)
+                continue
+            if claim.status != claim.TAKEN:
+                LOG.info("could not take task %s: %s", task["id"], claim.reason)
+                continue
+            LOG.info("took task %s (%s, weight %s)", claim.task_id, claim.method, claim.weight)
+            self.launch(claim)
+            return True
+        return False
+
+    # -- running one task ------------------------------------------------------
+    def task_dir(self, task_id):
+        return os.path.join(self.config.workdir, koji.pathinfo.taskrelpath(task_id))
+
+    def launch(self, claim):
+        task_id = claim.task_id
+        task_dir = self.task_dir(task_id)
+        private_dir = os.path.join(self.runs_dir(), str(task_id))
+        for directory in (task_dir, private_dir):
+            if os.path.exists(directory):
+                shutil.rmtree(directory)
+        os.makedirs(os.path.join(task_dir, "logs"))
+        os.makedirs(private_dir, 0o700)
+        session_file = os.path.join(private_dir, "hub-session.json")
+        session_id = hub_session.create_task_session_file(self.session, session_file, task_id)
+        run = TaskRun(claim, task_dir, private_dir, session_id)
+        self.runs[task_id] = run
+        if claim.param_error:
+            # kojid's handler would raise ParameterError: no need to start a playbook
+            self._fail(task_id, koji.ParameterError.faultCode, claim.param_error)
+            run.thread = threading.Thread(target=lambda: None)
+            run.thread.start()
+            return
+        playbook = os.path.join(self.config.playbook_root, "tasks", "%s.yml" % claim.method)
+        extravars = {
+            "koji_task_id": task_id,
+            "koji_config": os.path.abspath(self.config.path),
+            "koji_session_file": session_file,
+            "koji_task_dir": task_dir,
+            "rpmbuild_timeout": self.config.rpmbuild_timeout,
+        }
+        inventory = {"all": {"hosts": {"localhost": {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+        }}}}
+        envvars = {
+            "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
+            "ANSIBLE_LOCALHOST_WARNING": "False",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_NOCOLOR": "True",
+        }
+        run.thread, run.runner = ansible_runner.run_async(
+            private_data_dir=private_dir, playbook=playbook, extravars=extravars,
+            inventory=inventory, envvars=envvars, ident="task", quiet=True,
+            cancel_callback=lambda: run.cancel_requested,
+            finished_callback=lambda _runner: self._wake.set(),
+            settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
+        )
+
+    def finish_run(self, run):
+        """Reap a finished playbook; never leave its task OPEN."""
+        status = getattr(run.runner, "status", "unknown") if run.runner else "not started"
+        rc = getattr(run.runner, "rc", None) if run.runner else None
+        log_copy = self.save_task_log(run)
+        info = self.session.getTaskInfo(run.task_id)
+        if info and koji.TASK_STATES[info["state"]] == "OPEN" and info["host_id"] == self.host_id:
+            message = ("the %s playbook ended without closing or failing the task (runner "
+                       "status %s, rc %s); see %s on the worker"
+                       % (run.method, status, rc, log_copy or "the worker log"))
+            LOG.error("task %s: %s", run.task_id, message)
+            self._fail(run.task_id, 1, message)
+        elapsed = time.time() - run.started
+        LOG.info("task %s (%s) done in %.1fs: runner %s", run.task_id, run.method, elapsed, status)
+        hub_session.close_task_session(self.session, run.session_id)
+        final = koji.TASK_STATES[info["state"]] if info else "MISSING"
+        self.cleanup_run(run, keep_task_dir=final != "CLOSED")
+        del self.runs[run.task_id]
+
+    def _fail(self, task_id, code, message):
+        try:
+            task_result.fail_task(self.session, task_id, code, message)
+        except koji.GenericError as exc:
+            LOG.warning("task %s: could not fail it: %s", task_id, exc)
+
+    def save_task_log(self, run):
+        """Keep the playbook's output in ``<log_dir>/tasks/<id>.log``."""
+        source = os.path.join(run.private_dir, "artifacts", "task", "stdout")
+        if not os.path.exists(source):
+            return None
+        target_dir = os.path.join(self.config.log_dir, "tasks")
+        try:
+            if not os.path.isdir(target_dir):
+                os.makedirs(target_dir)
+            target = os.path.join(target_dir, "%s.log" % run.task_id)
+            shutil.copyfile(source, target)
+            return target
+        except OSError as exc:
+            LOG.warning("cannot keep the log of task %s: %s", run.task_id, exc)
+            return None
+
+    def cleanup_run(self, run, keep_task_dir=False):
+        try:
+            containers.remove_container(containers.container_name(run.task_id))
+        except containers.ContainerError as exc:
+            LOG.warning("task %s: %s", run.task_id, exc)
+        shutil.rmtree(run.private_dir, ignore_errors=True)
+        if not keep_task_dir:
+            shutil.rmtree(run.task_dir, ignore_errors=True)
+
+    def status_report(self):
+        return {
+            "host": self.host.get("name"),
+            "host_id": self.host_id,
+            "status": self.status,
+            "task_load": self.task_load,
+            "capacity": self.host.get("capacity"),
+            "tasks": [{"id": r.task_id, "method": r.method, "weight": r.weight,
+                       "elapsed": round(time.time() - r.started, 1)} for r in self.runs.values()],
+        }
+
+
+def run_worker(config, once=False):
+    """Run the worker until SIGTERM (or one pass with ``once``); return the exit code."""
+    worker = Worker(config)
+    worker.install_signal_handlers()
+    try:
+        worker.start()
+    except hub_session.HubLoginError as exc:
+        LOG.error("%s", exc)
+        return 2
+    if once:
+        worker.update_tasks()
+        worker.get_next_task()
+        while worker.runs:
+            worker.sleep(0.5)
+            worker.update_tasks()
+        LOG.info("status: %s", json.dumps(worker.status_report()))
+        worker.shutdown()
+        return 0
+    return worker.run_forever()

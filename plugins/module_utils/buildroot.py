@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A task's buildroot: its record on the hub and its configuration.
+
+Like kojid's BuildRoot: ``repoInfo`` → ``getBuildConfig(event=…)`` →
+``host.newBuildRoot``; the buildroot's dnf repository is the koji repo of the
+task's ``repo_id``; rpm macros are the ones kojid sets (vendor, packager,
+distribution, flat ``_rpmfilename``, ``_topdir``, ``_host_cpu``, ``_host``) then
+the build tag's ``rpm.macro.*``; environment from ``rpm.env.*``.  After
+population the package list goes to ``host.setBuildRootList`` and the state to
+BUILDING; at the end ``host.updateBuildRootList`` and EXPIRED.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    import koji
+except ImportError:  # pragma: no cover - reported by the modules
+    koji = None
+
+BUILD_TOPDIR = "/builddir/build"
+REPO_FILE = "/etc/yum.repos.d/koji.repo"
+MACROS_FILE = "/etc/rpm/macros.koji"
+EXCLUDED_PACKAGES = ("buildsys-build", "gpg-pubkey")
+RPM_QUERY_FORMAT = ("%{NAME}\\t%{VERSION}\\t%{RELEASE}\\t%{EPOCH}\\t%{ARCH}\\t%{SIGMD5}"
+                    "\\t%{SIZE}\\t%{BUILDTIME}\\n")
+
+
+def usable_repo(session, repo_id):
+    """``repoInfo`` for a repo a buildroot may use (READY, or EXPIRED)."""
+    try:
+        repo = session.repoInfo(repo_id, strict=True)
+    except koji.GenericError as exc:
+        raise koji.BuildrootError("repo %s: %s" % (repo_id, exc))
+    state = koji.REPO_STATES[repo["state"]]
+    if state not in ("READY", "EXPIRED"):
+        raise koji.BuildrootError("repo %s of tag %s is %s, not usable for a buildroot"
+                                  % (repo_id, repo.get("tag_name"), state))
+    return repo
+
+
+def tag_build_config(session, repo):
+    """The build tag as it was when the repo was made (arches and extra inherited)."""
+    return session.getBuildConfig(repo["tag_id"], event=repo["create_event"])
+
+
+def buildroot_arch(task_arch, tag_arches, host_arches, preferred=None):
+    """The arch to build in (kojid's find_arch).
+
+    noarch builds use an arch both the tag and the host have, the preferred one
+    (the task's assigned arch) when possible.
+    """
+    if task_arch != "noarch":
+        return koji.canonArch(task_arch)
+    if not host_arches:
+        raise koji.BuildError("no arch list for this host")
+    if not tag_arches:
+        raise koji.BuildError("no arch list for tag")
+    host = set(koji.canonArch(a) for a in host_arches)
+    common = sorted(set(koji.canonArch(a) for a in tag_arches) & host)
+    if not common:
+        raise koji.BuildError("host arches (%s) do not support any arches of the tag (%s)"
+                              % (" ".join(sorted(host)), " ".join(tag_arches)))
+    if preferred and preferred != "noarch" and koji.canonArch(preferred) in common:
+        return koji.canonArch(preferred)
+    return common[0]
+
+
+def rpm_macros(config, arch, tag_config):
+    """Macros kojid gives a build, then the tag's ``rpm.macro.*`` overrides."""
+    macros = {
+        "vendor": config.vendor,
+        "packager": config.packager,
+        "distribution": config.distribution,
+        "_rpmfilename": "%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
+    }
+    extra = tag_config.get("extra") or {}
+    for key in sorted(extra):
+        if key.startswith("rpm.macro."):
+            macros[key[len("rpm.macro."):]] = str(extra[key])
+    # fixed: a tag cannot override these (kojid's order)
+    macros.update({
+        "_topdir": BUILD_TOPDIR,
+        "_host_cpu": arch,
+        "_host": "%s-%s" % (arch, config.mockhost),
+    })
+    return macros
+
+
+def rpm_env(tag_config):
+    extra = tag_config.get("extra") or {}
+    return dict((key[len("rpm.env."):], str(extra[key]))
+                for key in sorted(extra) if key.startswith("rpm.env."))
+
+
+def macros_text(macros):
+    lines = ["# rpm macros of this koji buildroot (written by koji-adjutant)"]
+    for name in sorted(macros):
+        value = macros[name].replace("\n", "\\\n")
+        lines.append("%%%s %s" % (name, value))
+    return "\n".join(lines) + "\n"
+
+
+def repo_location(config, repo, arch):
+    """(baseurl, local dir or None) of the koji repo for ``arch``.
+
+    When the topdir is mounted locally (as kojid can use it) the repo is read
+    from disk and bind-mounted into the container; otherwise from topurl.
+    """
+    canon = koji.canonArch(arch)
+    rel = "repos/%s/%s/%s" % (repo["tag_name"], repo["id"], canon)
+    local = os.path.join(config.topdir, rel)
+    if os.path.isdir(os.path.join(local, "repodata")):
+        return "file:///koji-repo", local
+    return "%s/%s" % (config.primary_topurl.rstrip("/"), rel), None
+
+
+def dnf_repo_text(repo, baseurl):
+    return ("[koji-build]\n"
+            "name=koji repo %(tag)s #%(id)s\n"
+            "baseurl=%(url)s\n"
+            "enabled=1\n"
+            "gpgcheck=0\n"
+            "skip_if_unavailable=0\n"
+            "metadata_expire=0\n" % {"tag": repo["tag_name"], "id": repo["id"], "url": baseurl})
+
+
+def find_task_buildroot(session, task_id, repo_id, arch):
+    """An active buildroot this task already has on the hub (a re-run re-uses it)."""
+    for broot in session.listBuildroots(taskID=task_id,
+                                        state=[koji.BR_STATES["INIT"],
+                                               koji.BR_STATES["BUILDING"]]):
+        if broot.get("repo_id") == repo_id and broot.get("arch") == arch:
+            return broot
+    return None
+
+
+def new_buildroot(session, task_id, repo_id, arch):
+    """Create the hub's buildroot record (state INIT); return ``(id, created)``."""
+    existing = find_task_buildroot(session, task_id, repo_id, arch)
+    if existing:
+        return existing["id"], False
+    return session.host.newBuildRoot(repo_id, arch, task_id=task_id), True
+
+
+def parse_rpm_query(text):
+    """Parse ``rpm -qa --qf RPM_QUERY_FORMAT`` output into koji rpmlist entries."""
+    result = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 8:
+            continue
+        name, version, release, epoch, arch, sigmd5, size, buildtime = parts
+        if name in EXCLUDED_PACKAGES:
+            continue
+        result.append({
+            "name": name,
+            "version": version,
+            "release": release,
+            "epoch": None if epoch in ("(none)", "") else int(epoch),
+            "arch": arch,
+            "payloadhash": "" if sigmd5 == "(none)" else sigmd5,
+            "size": int(size) if size.isdigit() else 0,
+            "buildtime": int(buildtime) if buildtime.isdigit() else 0,
+        })
+    return result
+
+
+def _nevra(entry):
+    return (entry["name"], entry["epoch"], entry["version"], entry["release"], entry["arch"])
+
+
+def installed_from_repo(current, baseline):
+    """Packages present now that the image did not bring (they came from koji's repo)."""
+    base = set(_nevra(e) for e in baseline)
+    return [e for e in current if _nevra(e) not in base]
+
+
+def attach_koji_ids(session, entries):
+    """Give each entry its koji rpm ``id``; entries unknown to koji are returned apart.
+
+    The hub accepts only rpms built in koji (by id) or from an external repo.
+    """
+    known, unknown = [], []
+    for entry in entries:
+        info = session.getRPM({"name": entry["name"], "version": entry["version"],
+                               "release": entry["release"], "epoch": entry["epoch"],
+                               "arch": entry["arch"]})
+        if info:
+            item = dict(entry)
+            item["id"] = info["id"]
+            known.append(item)
+        else:
+            unknown.append(entry)
+    return known, unknown
+
+
+def set_state(session, brootid, state):
+    session.host.setBuildRootState(brootid, state)
+
+
+def buildroot_state(session, brootid):
+    info = session.getBuildroot(brootid, strict=True)
+    return koji.BR_STATES[info["state"]]

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The task container: one ephemeral podman container per koji task.
+
+The container is started once per task (``sleep infinity`` as its command), each
+build step runs in it with ``podman exec`` as its own command, and the container
+is removed when the task ends, whatever happened.  Containers carry labels that
+name the worker and the task, so orphans are found after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+LABEL_TASK_ID = "io.koji.adjutant.task_id"
+LABEL_WORKER_ID = "io.koji.adjutant.worker_id"
+LABEL_METHOD = "io.koji.adjutant.method"
+CONTAINER_PREFIX = "koji-task-"
+BUILDDIR = "/builddir"
+
+# Capabilities the root steps (dnf, file ownership) need; everything else is dropped.
+ROOT_STEP_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID",
+                          "SETFCAP")
+
+
+class ContainerError(Exception):
+    """A podman operation failed."""
+
+
+def podman(args, check=True, timeout=None, input_data=None):
+    """Run ``podman <args>``; return CompletedProcess (text)."""
+    try:
+        proc = subprocess.run(["podman"] + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True,
+                              timeout=timeout, input=input_data)
+    except FileNotFoundError:
+        raise ContainerError("podman is not installed (no 'podman' on PATH)")
+    except subprocess.TimeoutExpired:
+        raise ContainerError("podman %s timed out after %s s" % (args[0], timeout))
+    if check and proc.returncode != 0:
+        raise ContainerError("podman %s failed (exit %d): %s"
+                             % (" ".join(args[:2]), proc.returncode, proc.stderr.strip()))
+    return proc
+
+
+def container_name(task_id):
+    return "%s%d" % (CONTAINER_PREFIX, int(task_id))
+
+
+def task_labels(config, task_id, method):
+    labels = dict(config.container_labels)
+    labels.update({
+        LABEL_TASK_ID: str(task_id),
+        LABEL_WORKER_ID: config.worker_name,
+        LABEL_METHOD: method,
+    })
+    return labels
+
+
+def image_present(image):
+    return podman(["image", "exists", image], check=False).returncode == 0
+
+
+def ensure_image(image, pull_policy="if-not-present", timeout=300):
+    """Make ``image`` available locally per the pull policy; return its digest."""
+    present = image_present(image)
+    if pull_policy == "always" or (pull_policy == "if-not-present" and not present):
+        proc = podman(["pull", "-q", image], check=False, timeout=timeout)
+        if proc.returncode != 0:
+            if present and pull_policy == "always":
+                pass
+            else:
+                raise ContainerError("cannot pull image %s: %s" % (image, proc.stderr.strip()))
+    elif not present:
+        raise ContainerError("image %s is not present and image_pull_policy is 'never'" % image)
+    info = podman(["image", "inspect", "--format", "{{.Id}} {{.Digest}}", image]).stdout.split()
+    return {"id": info[0], "digest": info[1] if len(info) > 1 else ""}
+
+
+def container_state(name):
+    """``running``, ``exited``, … or None when there is no such container."""
+    proc = podman(["container", "inspect", "--format", "{{.State.Status}}", name], check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip()
+
+
+def start_task_container(config, task_id, method, image, builddir, network=False,
+                         mounts=(), extra_args=()):
+    """Start the task's container if it is not running; return its name.
+
+    ``builddir`` (the task's directory on the host) is mounted at /builddir;
+    it is the only writable host path.  ``network`` False means ``--network none``.
+    """
+    name = container_name(task_id)
+    state = container_state(name)
+    if state == "running":
+        return name
+    if state is not None:
+        remove_container(name)
+    args = ["run", "-d", "--name", name, "--hostname", name,
+            "--cap-drop=all"]
+    for cap in ROOT_STEP_CAPABILITIES:
+        args += ["--cap-add", cap]
+    args += ["--security-opt", "no-new-privileges",
+             "--pids-limit", str(config.container_pids_limit),
+             "--network", "slirp4netns" if network and _rootless() else
+             ("bridge" if network else "none")]
+    if config.container_memory:
+        args += ["--memory", config.container_memory]
+    if config.container_cpus:
+        args += ["--cpus", config.container_cpus]
+    for key, value in sorted(task_labels(config, task_id, method).items()):
+        args += ["--label", "%s=%s" % (key, value)]
+    args += ["-v", "%s:%s:rw" % (builddir, BUILDDIR)]
+    for mount in list(config.container_mounts) + list(mounts):
+        if not os.path.exists(mount["source"]):
+            continue
+        opts = mount["mode"]
+        if mount.get("label"):
+            opts += "," + mount["label"]
+        args += ["-v", "%s:%s:%s" % (mount["source"], mount["target"], opts)]
+    args += list(extra_args)
+    args += [image, "sleep", "infinity"]
+    podman(args, timeout=config.container_timeouts["start"] or None)
+    return name
+
+
+def _rootless():
+    return os.geteuid() != 0
+
+
+def remove_container(name, timeout=0):
+    """Remove a container (killing it first); absent containers are fine."""
+    proc = podman(["rm", "-f", "-t", str(timeout), name], check=False)
+    if proc.returncode != 0 and "no such container" not in proc.stderr.lower():
+        raise ContainerError("cannot remove container %s: %s" % (name, proc.stderr.strip()))
+    return proc.returncode == 0
+
+
+def task_containers(worker_id=None):
+    """Containers labelled as koji-adjutant task containers (optionally of one worker)."""
+    args = ["ps", "-a", "--format", "json", "--filter", "label=%s" % LABEL_TASK_ID]
+    if worker_id:
+        args += ["--filter", "label=%s=%s" % (LABEL_WORKER_ID, worker_id)]
+    out = podman(args).stdout.strip() or "[]"
+    result = []
+    for entry in json.loads(out):
+        labels = entry.get("Labels") or {}
+        names = entry.get("Names") or []
+        result.append({
+            "name": names[0] if names else entry.get("Id"),
+            "id": entry.get("Id"),
+            "task_id": int(labels.get(LABEL_TASK_ID, 0) or 0),
+            "worker_id": labels.get(LABEL_WORKER_ID),
+            "method": labels.get(LABEL_METHOD),
+            "state": entry.get("State"),
+            "image": entry.get("Image"),
+        })
+    return result
+
+
+def copy_into(name, source, target):
+    podman(["cp", source, "%s:%s" % (name, target)])
+
+
+def exec_step(name, command, log_path, user=None, workdir=None, env=None, timeout=None,
+              header=None):
+    """Run one step in the container, appending its output to ``log_path``.
+
+    ``command`` is an argv list (run as is) or a string (run with ``/bin/sh -c``).
+    Returns ``(exit_code, timed_out, seconds)``.  On timeout the step's
+    processes are stopped by removing the container's exec session.
+    """
+    argv = ["podman", "exec"]
+    if user:
+        argv += ["--user", user]
+    if workdir:
+        argv += ["--workdir", workdir]
+    for key, value in sorted((env or {}).items()):
+        argv += ["--env", "%s=%s" % (key, value)]
+    argv.append(name)
+    if isinstance(command, str):
+        argv += ["/bin/sh", "-c", command]
+    else:
+        argv += list(command)
+    start = time.time()
+    with open(log_path, "ab", buffering=0) as log:
+        if header:
+            log.write(header.encode("utf-8", "replace"))
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            # stop everything running in the container, then the client
+            podman(["kill", "--signal", "KILL", name], check=False)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            proc.wait()
+            log.write(("\n*** step killed after %s seconds (timeout)\n" % timeout).encode())
+    return proc.returncode, timed_out, time.time() - start

@@ -1,0 +1,180 @@
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one hub-session helper shared by the worker daemon and the modules.
+
+All hub traffic goes through ``koji.ClientSession``; nothing here speaks the
+wire protocol itself.
+
+Sessions
+--------
+* The daemon logs in as the build host the way kojid does (client certificate,
+  else user/password, else GSSAPI) and makes the session exclusive: every
+  ``host.*`` call needs that.
+* Each task's playbook gets a *subsession* of that session (as kojid gives each
+  task process one).  Its credentials are written to a *session file* in the
+  task's private directory (mode 0600).  Modules of the playbook run one after
+  another, each opening the session from that file.
+* The hub refuses a call number that goes backwards (SequenceError) or repeats
+  (RetryError), so the file also records the next call number: every call made
+  through :class:`PersistentSession` stores it before the request is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+try:
+    import koji
+    HAS_KOJI = True
+    KOJI_IMPORT_ERROR = None
+except ImportError as _exc:  # pragma: no cover - reported by the modules
+    koji = None
+    HAS_KOJI = False
+    KOJI_IMPORT_ERROR = _exc
+
+
+class HubLoginError(Exception):
+    """Logging in to the hub as the build host failed."""
+
+
+def new_client_session(config, sinfo=None):
+    """A ``koji.ClientSession`` for the configured hub (not logged in)."""
+    return koji.ClientSession(config.server, config.session_options(), sinfo=sinfo)
+
+
+def login_host(session, config):
+    """Log ``session`` in as the build host, in kojid's order of methods."""
+    try:
+        if config.cert:
+            session.ssl_login(config.cert, None, config.serverca)
+            return "ssl"
+        if config.user:
+            if not session.login():
+                raise HubLoginError("login as %s failed" % config.user)
+            return "password"
+        principal = config.krb_principal
+        if not principal and config.host_principal_format:
+            principal = config.host_principal_format % config.hostname
+        session.gssapi_login(principal=principal, keytab=config.keytab, ccache=config.ccache)
+        return "gssapi"
+    except koji.GenericError as exc:
+        raise HubLoginError("cannot log in to %s: %s" % (config.server, exc))
+    except koji.PythonImportError as exc:
+        raise HubLoginError("cannot log in to %s: no cert or user configured and GSSAPI "
+                            "is unavailable (%s)" % (config.server, exc))
+
+
+def open_host_session(config, force=None):
+    """Log in as the build host and make the session exclusive.
+
+    ``force`` (default: the ``force_lock`` setting) takes the exclusive lock
+    over from an older session of the same host, as ``kojid --force-lock`` does.
+    """
+    session = new_client_session(config)
+    login_host(session, config)
+    if force is None:
+        force = config.force_lock
+    try:
+        session.exclusiveSession(force=force)
+    except koji.AuthLockError as exc:
+        session.logout()
+        raise HubLoginError("another session of this host holds the exclusive lock (%s); "
+                            "stop the other worker or set force_lock" % exc)
+    return session
+
+
+class PersistentSession(koji.ClientSession if HAS_KOJI else object):
+    """A ClientSession whose state (credentials, next callnum) lives in a file."""
+
+    state_file = None
+
+    def __del__(self):
+        # ClientSession logs out when collected; a task session outlives each module
+        pass
+
+    def _prepCall(self, name, args, kwargs=None):
+        prepared = super(PersistentSession, self)._prepCall(name, args, kwargs)
+        self._save_state()
+        return prepared
+
+    def _save_state(self):
+        if self.state_file and self.sinfo:
+            write_session_file(self.state_file, self.sinfo, self.callnum)
+
+
+def write_session_file(path, sinfo, callnum=0, extra=None):
+    """Atomically write session credentials and the next call number (mode 0600)."""
+    data = {
+        "session-id": sinfo["session-id"],
+        "session-key": sinfo["session-key"],
+        "header-auth": sinfo.get("header-auth", True),
+        "callnum": callnum or 0,
+    }
+    if extra:
+        data.update(extra)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".session-", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_session_file(path):
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (IOError, OSError, ValueError) as exc:
+        raise HubLoginError("cannot read hub session file %s: %s" % (path, exc))
+    for key in ("session-id", "session-key"):
+        if key not in data:
+            raise HubLoginError("hub session file %s lacks %s" % (path, key))
+    return data
+
+
+def open_task_session(config, path):
+    """Re-open the task session stored in ``path`` (as written by the daemon)."""
+    data = read_session_file(path)
+    sinfo = {"session-id": data["session-id"], "session-key": data["session-key"],
+             "header-auth": data.get("header-auth", True)}
+    session = PersistentSession(config.server, config.session_options(), sinfo=sinfo)
+    session.callnum = int(data.get("callnum") or 0)
+    session.state_file = path
+    # never log the task session out when this object goes away
+    session.auth_method = None
+    return session
+
+
+def release_session(session):
+    """Forget a session without logging it out (its owner closes it later)."""
+    if session is not None:
+        if isinstance(session, PersistentSession):
+            session._save_state()
+            session.state_file = None
+        session.setSession(None)
+
+
+def create_task_session_file(host_session, path, task_id):
+    """Make a subsession for a task and store it in ``path``; returns its id."""
+    child = host_session.subsession()
+    try:
+        write_session_file(path, child.sinfo, child.callnum, extra={"task_id": task_id})
+        return child.sinfo["session-id"]
+    finally:
+        child.setSession(None)
+
+
+def close_task_session(host_session, session_id):
+    """Close a task's subsession (kojid's ``logoutChild``)."""
+    try:
+        host_session.logoutChild(session_id)
+    except koji.GenericError:
+        pass

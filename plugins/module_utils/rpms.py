@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""RPM inputs and outputs of build tasks, checked as kojid checks them.
+
+Headers are read with koji's own helpers (``koji.get_rpm_header``,
+``koji.get_header_fields``), which need the ``rpm`` Python bindings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+
+try:
+    import koji
+    import koji.rpmdiff
+    HAS_KOJI = True
+except ImportError:  # pragma: no cover - reported by the modules
+    koji = None
+    HAS_KOJI = False
+
+try:
+    import rpm  # noqa: F401  (koji's header helpers need it)
+    HAS_RPM = True
+except ImportError:  # pragma: no cover
+    HAS_RPM = False
+
+try:
+    from urllib.request import urlopen
+    from urllib.error import URLError
+except ImportError:  # pragma: no cover
+    urlopen = None
+    URLError = IOError
+
+HEADER_FIELDS = ["name", "version", "release", "epoch", "arch", "sourcepackage",
+                 "packager", "vendor", "distribution", "buildarchs", "exclusivearch",
+                 "excludearch", "requirename"]
+
+
+class InputError(Exception):
+    """A task input (file or path) is unusable; the message says why."""
+
+
+def check_work_path(relpath):
+    """A task's input path relative to ``<topdir>/work``: no escape, not absolute."""
+    if not isinstance(relpath, str) or not relpath:
+        raise InputError("invalid input path %r: expected a path relative to work/" % relpath)
+    if relpath.startswith("/"):
+        raise InputError("invalid input path %r: absolute paths are not allowed; "
+                         "expected a path relative to work/" % relpath)
+    normalized = posixpath.normpath(relpath)
+    if normalized.startswith("../") or normalized == ".." or "/../" in "/%s/" % relpath:
+        raise InputError("invalid input path %r: '..' is not allowed" % relpath)
+    return normalized
+
+
+def fetch_work_file(config, relpath, dest_dir):
+    """Copy ``work/<relpath>`` from the local topdir, else download it from topurl.
+
+    Returns the local path of the copy in ``dest_dir``.
+    """
+    relpath = check_work_path(relpath)
+    dest = os.path.join(dest_dir, os.path.basename(relpath))
+    local = os.path.join(config.topdir, "work", relpath)
+    if os.path.isdir(os.path.join(config.topdir, "work")):
+        if not os.path.isfile(local):
+            raise InputError("input file work/%s does not exist (looked in %s)"
+                             % (relpath, config.topdir))
+        shutil.copyfile(local, dest)
+        return dest
+    errors = []
+    for topurl in config.topurl:
+        url = "%s/work/%s" % (topurl.rstrip("/"), relpath)
+        try:
+            response = urlopen(url, timeout=300)
+            with open(dest, "wb") as out:
+                shutil.copyfileobj(response, out)
+            return dest
+        except (URLError, IOError, OSError) as exc:
+            errors.append("%s: %s" % (url, exc))
+    raise InputError("cannot download input file work/%s: %s" % (relpath, "; ".join(errors)))
+
+
+def read_header(path):
+    """Selected header fields of an rpm, decoded; InputError if it is not an rpm."""
+    try:
+        hdr = koji.get_rpm_header(path)
+    except Exception as exc:
+        raise InputError("%s is not a readable rpm file: %s" % (os.path.basename(path), exc))
+    fields = koji.get_header_fields(hdr, HEADER_FIELDS)
+    return fields
+
+
+def inspect_srpm(path):
+    """Header facts of a source rpm; InputError if it is not one."""
+    fields = read_header(path)
+    if fields["sourcepackage"] != 1:
+        raise InputError("%s is not a source package" % os.path.basename(path))
+    requires = sorted(set(r for r in (fields.get("requirename") or [])
+                          if not r.startswith("rpmlib(")))
+    return {
+        "name": fields["name"],
+        "version": fields["version"],
+        "release": fields["release"],
+        "epoch": fields["epoch"],
+        "nvr": "%(name)s-%(version)s-%(release)s" % fields,
+        "buildarchs": fields.get("buildarchs") or [],
+        "exclusivearch": fields.get("exclusivearch") or [],
+        "excludearch": fields.get("excludearch") or [],
+        "buildrequires": requires,
+        "path": path,
+    }
+
+
+def expected_rpm_name(fields):
+    """The flat ``N-V-R.A.rpm`` name the hub requires (``.src.rpm`` for sources)."""
+    arch = "src" if fields.get("sourcepackage") == 1 else fields["arch"]
+    return "%s-%s-%s.%s.rpm" % (fields["name"], fields["version"], fields["release"], arch)
+
+
+def collect_outputs(rpm_dir, srpm_dir, keep_srpm):
+    """Binary rpms and (if keep_srpm) the one rebuilt SRPM; checked like kojid.
+
+    Raises koji.BuildError when an output is misnamed, the SRPM count is not
+    exactly one, or the kept SRPM lacks packager/vendor/distribution.
+    """
+    rpms, srpms = [], []
+    for directory, bucket in ((rpm_dir, rpms), (srpm_dir, srpms)):
+        if not os.path.isdir(directory):
+            continue
+        for root, _dirs, files in os.walk(directory):
+            for name in sorted(files):
+                if name.endswith(".rpm"):
+                    bucket.append(os.path.join(root, name))
+    for path in rpms + srpms:
+        fields = read_header(path)
+        if os.path.basename(path) != expected_rpm_name(fields):
+            raise koji.BuildError("unexpected file name %s for rpm %s (koji needs "
+                                  "N-V-R.A.rpm names)" % (os.path.basename(path),
+                                                          expected_rpm_name(fields)))
+    if not rpms:
+        raise koji.BuildError("the build produced no binary rpms")
+    if keep_srpm:
+        if len(srpms) != 1:
+            raise koji.BuildError("expected exactly one source rpm, found %d: %s"
+                                  % (len(srpms), ", ".join(os.path.basename(s) for s in srpms)))
+        fields = read_header(srpms[0])
+        missing = [tag for tag in ("packager", "vendor", "distribution") if not fields.get(tag)]
+        if missing:
+            raise koji.BuildError("the source rpm %s lacks %s" % (
+                os.path.basename(srpms[0]), ", ".join(missing)))
+    return sorted(rpms), (sorted(srpms) if keep_srpm else [])
+
+
+def noarch_rpmdiff(task_id, rpm_paths, dest):
+    """Write kojid's ``noarch_rpmdiff.json`` for the noarch rpms; return its path or None."""
+    noarch = [p for p in rpm_paths if p.endswith(".noarch.rpm")]
+    if not noarch:
+        return None
+    hashes = {}
+    for path in noarch:
+        hashes[os.path.basename(path)] = koji.rpmdiff.Rpmdiff(path, path, ignore="S5TN").kojihash()
+    with open(dest, "w") as handle:
+        json.dump({str(task_id): hashes}, handle, indent=2, sort_keys=True)
+    return dest

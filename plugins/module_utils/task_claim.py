@@ -1,0 +1,246 @@
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checking in with the hub and taking assigned tasks, as kojid does.
+
+Shared by the worker daemon (which takes tasks in-process, for low pickup
+latency) and the ``koji_task_claim`` module (which takes or confirms a task from
+a playbook).
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    import koji
+    import koji.tasks
+except ImportError:  # pragma: no cover - reported by the modules
+    koji = None
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_params
+
+# kojid's task weights (koji's handler classes' _taskWeight).
+METHOD_WEIGHTS = {
+    "build": 0.2,
+    "buildSRPMFromSCM": 1.0,
+    "rebuildSRPM": 1.0,
+    "buildArch": 1.5,
+    "tagBuild": 1.0,
+    "newRepo": 0.1,
+    "createrepo": 1.5,
+    "waitrepo": 0.2,
+    "tagNotification": 0.1,
+    "buildNotification": 0.1,
+    "sleep": 0.25,
+    "default": 0.1,
+    "restart": 0.1,
+    "restartVerify": 0.1,
+    "restartHosts": 0.1,
+    "dependantTask": 0.2,
+}
+DEFAULT_WEIGHT = 1.0
+
+# Methods whose task must fit the host's arches (kojid's checkHost).
+ARCH_CHECKED_METHODS = ("buildArch", "rebuildSRPM", "buildSRPMFromSCM")
+
+
+def available_methods(playbook_root):
+    """Methods this worker handles: one playbook ``tasks/<method>.yml`` each."""
+    tasks_dir = os.path.join(playbook_root, "tasks")
+    methods = []
+    if os.path.isdir(tasks_dir):
+        for name in sorted(os.listdir(tasks_dir)):
+            if name.endswith(".yml") and not name.startswith(("_", ".")):
+                methods.append(name[:-4])
+    return methods
+
+
+def task_weight(session, method, params):
+    """The weight kojid would set for a task."""
+    weight = METHOD_WEIGHTS.get(method, DEFAULT_WEIGHT)
+    if method == "buildArch":
+        # kojid raises buildArch's weight from the package's build history
+        try:
+            name = koji.parse_NVRA(os.path.basename(params["pkg"]))["name"]
+            avg = session.getAverageBuildDuration(name)
+        except Exception:
+            avg = None
+        if avg:
+            weight += min(4.5, avg / 4800.0)
+    return weight
+
+
+def readiness(config, host, task_load, running_count, restart_pending=False):
+    """Decide whether we can take another task; returns ``(ready, reason)``.
+
+    The checks and their order are kojid's ``readyForTask``.
+    """
+    if restart_pending:
+        return False, "Pending restart"
+    if not host.get("enabled"):
+        return False, "Host is disabled"
+    capacity = config.capacity or host.get("capacity") or 0.0
+    if task_load > capacity:
+        return False, "Task load (%.2f) exceeds capacity (%.2f)" % (task_load, capacity)
+    if running_count >= config.maxjobs:
+        return False, "Full queue"
+    space_dir = config.workdir if os.path.exists(config.workdir) else "/"
+    stat = os.statvfs(space_dir)
+    available_mb = stat.f_bavail * stat.f_frsize // 1024 // 1024
+    if available_mb < config.minspace:
+        return False, ("Insufficient disk space at %s: %i MB, %i MB required"
+                       % (space_dir, available_mb, config.minspace))
+    maxload = 4.0 * (os.cpu_count() or 1)
+    load1 = os.getloadavg()[0]
+    if load1 > maxload:
+        return False, "Load average %.2f > %.2f" % (load1, maxload)
+    return True, "ready"
+
+
+def check_in(session, config, task_load, ready, methods):
+    """Report load and readiness (``host.updateHost``) as kojid does each pass."""
+    data = {"methods": list(methods), "maxjobs": config.maxjobs}
+    session.host.updateHost(task_load, ready, data=data)
+
+
+def assigned_tasks(session, host_id, skip_ids=()):
+    """Tasks ASSIGNED to this host that we are not already running."""
+    result = []
+    for task in session.host.getTasks():
+        if task["id"] in skip_ids:
+            continue
+        if task["state"] != koji.TASK_STATES["ASSIGNED"] or task["host_id"] != host_id:
+            continue
+        result.append(task)
+    return result
+
+
+class Claim(object):
+    """Outcome of trying to take one task."""
+
+    TAKEN = "taken"
+    ALREADY_OURS = "already_ours"
+    REFUSED = "refused"
+    LOST = "lost"
+
+    def __init__(self, status, task_id, method=None, params=None, weight=None,
+                 info=None, reason=None, param_error=None):
+        self.status = status
+        self.task_id = task_id
+        self.method = method
+        self.params = params
+        self.weight = weight
+        self.info = info or {}
+        self.reason = reason
+        self.param_error = param_error
+
+    @property
+    def owned(self):
+        return self.status in (self.TAKEN, self.ALREADY_OURS)
+
+    def as_dict(self):
+        return {
+            "status": self.status,
+            "task_id": self.task_id,
+            "method": self.method,
+            "params": self.params,
+            "weight": self.weight,
+            "arch": self.info.get("arch"),
+            "channel_id": self.info.get("channel_id"),
+            "parent": self.info.get("parent"),
+            "priority": self.info.get("priority"),
+            "reason": self.reason,
+            "param_error": self.param_error,
+        }
+
+
+def _host_arch_check(session, method, params, host):
+    """kojid's checkHost: the build tag's arches must meet the host's arches."""
+    if method not in ARCH_CHECKED_METHODS or not isinstance(params, dict):
+        return None
+    tag = params.get("root") if method == "buildArch" else params.get("build_tag")
+    if tag is None:
+        return None
+    try:
+        tag_info = session.getTag(tag, strict=True)
+    except koji.GenericError as exc:
+        return "cannot look up build tag %r: %s" % (tag, exc)
+    tag_arches = set(koji.canonArch(a) for a in (tag_info.get("arches") or "").split())
+    host_arches = set((host.get("arches") or "").split())
+    if method == "buildArch":
+        arch = params.get("arch")
+        if arch == "noarch":
+            if tag_arches and not tag_arches & host_arches:
+                return "no buildroot arch: tag arches %s, host arches %s" % (
+                    " ".join(sorted(tag_arches)), " ".join(sorted(host_arches)))
+            return None
+        if koji.canonArch(arch or "") not in host_arches and arch not in host_arches:
+            return "host arches %s do not include %s" % (" ".join(sorted(host_arches)), arch)
+        return None
+    if tag_arches and not tag_arches & host_arches:
+        return "tag %s arches (%s) do not meet host arches (%s)" % (
+            tag_info["name"], " ".join(sorted(tag_arches)), " ".join(sorted(host_arches)))
+    return None
+
+
+def take_task(session, task_id, methods, host, host_id):
+    """Take one task the way kojid's ``takeTask`` does.
+
+    * method without a playbook → ``host.refuseTask(soft=False)``;
+    * failed host (arch) check → ``host.refuseTask(soft=False)``;
+    * ``host.openTask`` (None means another host got it);
+    * ``host.setTaskWeight``.
+
+    A task that is already OPEN on this host (taken by the daemon before the
+    playbook started) is returned as ``ALREADY_OURS`` without hub changes.
+
+    Parameters that do not match the method's signature do not stop the claim:
+    the task is opened and ``param_error`` says why, so the caller fails it
+    with ParameterError as kojid's handler would.
+    """
+    info = session.getTaskInfo(task_id, request=True)
+    if not info:
+        return Claim(Claim.LOST, task_id, reason="no such task")
+    method = info["method"]
+    state = koji.TASK_STATES[info["state"]]
+    request = info.get("request")
+    params, param_error = None, None
+    if request is not None:
+        try:
+            params = task_params.parse(method, request)
+        except koji.ParameterError as exc:
+            param_error = str(exc)
+
+    if state == "OPEN" and info.get("host_id") == host_id:
+        return Claim(Claim.ALREADY_OURS, task_id, method, params, info.get("weight"), info,
+                     param_error=param_error)
+    if state != "ASSIGNED" or info.get("host_id") != host_id:
+        return Claim(Claim.LOST, task_id, method, info=info,
+                     reason="task is %s, host %s" % (state, info.get("host_id")))
+    if method not in methods:
+        session.host.refuseTask(task_id, soft=False, msg="no handler for method")
+        return Claim(Claim.REFUSED, task_id, method, info=info,
+                     reason="no handler for method %s" % method)
+    if request is None:
+        return Claim(Claim.LOST, task_id, method, info=info, reason="task has no request")
+    if param_error is None:
+        problem = _host_arch_check(session, method, params, host)
+        if problem:
+            session.host.refuseTask(task_id, soft=False, msg="failed host check")
+            return Claim(Claim.REFUSED, task_id, method, params, info=info,
+                         reason="failed host check: %s" % problem)
+    opened = session.host.openTask(task_id)
+    if opened is None:
+        return Claim(Claim.LOST, task_id, method, info=info, reason="another host opened it")
+    weight = task_weight(session, method, params) if params else METHOD_WEIGHTS.get(
+        method, DEFAULT_WEIGHT)
+    try:
+        session.host.setTaskWeight(task_id, weight)
+    except koji.ActionNotAllowed:
+        current = session.getTaskInfo(task_id)
+        if current["host_id"] != host_id or koji.TASK_STATES[current["state"]] != "OPEN":
+            return Claim(Claim.LOST, task_id, method, info=current,
+                         reason="task changed while being opened")
+        raise
+    return Claim(Claim.TAKEN, task_id, method, params, weight, opened, param_error=param_error)

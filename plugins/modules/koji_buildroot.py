@@ -1,0 +1,279 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: koji_buildroot
+short_description: Manage a koji task's buildroot record and configuration
+version_added: 0.1.0
+description:
+  - C(state=present) - checks the task's repo (C(repoInfo); READY or EXPIRED), reads the build
+    tag as of the repo's event (C(getBuildConfig)), creates the hub's buildroot record
+    (C(host.newBuildRoot), state INIT; a re-run re-uses the task's active record), and writes
+    the buildroot's dnf repo file and rpm macros file (kojid's macros and the tag's
+    C(rpm.macro.*)) into O(config_dir).
+  - C(state=building) - reads the packages in the task container, reports those installed from
+    the koji repo with C(host.setBuildRootList) and sets the state BUILDING.
+  - C(state=expired) - reports the final package list (C(host.updateBuildRootList)) when the
+    buildroot was BUILDING and sets it EXPIRED. Use it in an C(always) section so a failed
+    task's buildroot is expired too.
+extends_documentation_fragment:
+  - koji_adjutant.builder.hub
+  - koji_adjutant.builder.hub.TASK
+attributes:
+  check_mode:
+    support: partial
+    details: In check mode the repo and tag are read but nothing is created or changed on the hub.
+  diff_mode:
+    support: none
+options:
+  state:
+    description: What to do with the buildroot.
+    type: str
+    choices: [present, building, expired]
+    default: present
+  repo_id:
+    description: The koji repo to build from (the task's C(opts.repo_id)). Needed for O(state=present).
+    type: int
+  arch:
+    description:
+      - The task's arch. For C(noarch) a buildroot arch is chosen from the tag's arches that the
+        host has, as kojid does.
+    type: str
+  config_dir:
+    description: Host directory where O(state=present) writes C(koji.repo) and C(macros.koji).
+    type: path
+  brootid:
+    description: The buildroot id, for O(state=building) and O(state=expired).
+    type: int
+  container:
+    description:
+      - Name of the task container to read the installed packages from
+        (C(rpm -qa) compared with the image's own package list saved at
+        C(/var/lib/koji-adjutant/baseline.rpmlist) in the container).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Create the buildroot record and its configuration
+  koji_adjutant.builder.koji_buildroot:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    repo_id: "{{ task.params.opts.repo_id }}"
+    arch: "{{ task.params.arch }}"
+    config_dir: "{{ koji_task_dir }}/buildroot"
+  register: buildroot
+
+- name: Record the populated buildroot
+  koji_adjutant.builder.koji_buildroot:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    state: building
+    brootid: "{{ buildroot.brootid }}"
+    container: "koji-task-{{ koji_task_id }}"
+
+- name: Expire the buildroot whatever happened
+  koji_adjutant.builder.koji_buildroot:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    state: expired
+    brootid: "{{ buildroot.brootid }}"
+    container: "koji-task-{{ koji_task_id }}"
+"""
+
+RETURN = r"""
+brootid:
+  description: The hub's buildroot id.
+  returned: success
+  type: int
+  sample: 42
+arch:
+  description: The arch the buildroot builds for (noarch resolved to a real arch).
+  returned: state=present
+  type: str
+  sample: x86_64
+repo:
+  description: The repo (C(repoInfo)).
+  returned: state=present
+  type: dict
+tag_name:
+  description: The build tag.
+  returned: state=present
+  type: str
+macros:
+  description: The rpm macros of the buildroot.
+  returned: state=present
+  type: dict
+  sample: {_topdir: /builddir/build, vendor: Koji}
+env:
+  description: Environment for build steps from the tag's C(rpm.env.*).
+  returned: state=present
+  type: dict
+repo_file:
+  description: Host path of the written dnf repo file (install it as /etc/yum.repos.d/koji.repo).
+  returned: state=present
+  type: str
+macros_file:
+  description: Host path of the written macros file (install it as /etc/rpm/macros.koji).
+  returned: state=present
+  type: str
+repo_mount:
+  description: Local repo directory to bind-mount at /koji-repo, when the topdir is mounted; else null.
+  returned: state=present
+  type: str
+rpmlist:
+  description: Packages reported to the hub.
+  returned: state=building or expired
+  type: list
+  elements: dict
+not_in_koji:
+  description: Packages installed that koji does not know (not reported; the hub would refuse them).
+  returned: state=building or expired
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot as br
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
+
+try:
+    import koji
+except ImportError:
+    koji = None
+
+BASELINE_FILE = "/var/lib/koji-adjutant/baseline.rpmlist"
+
+
+def _write(path, text):
+    with open(path, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o644)
+
+
+def ensure_present(module, config, session):
+    params = module.params
+    for name in ("repo_id", "arch", "config_dir"):
+        if params[name] is None:
+            if name == "repo_id":
+                module.fail_json(msg="a repo id must be provided", koji_fault="BuildError")
+            module.fail_json(msg="state=present needs %s" % name, koji_fault="ParameterError")
+    repo = br.usable_repo(session, params["repo_id"])
+    tag = br.tag_build_config(session, repo)
+    host = session.host.getHost()
+    tag_arches = (tag.get("arches") or "").split()
+    preferred = session.getTaskInfo(params["task_id"])["arch"]
+    arch = br.buildroot_arch(params["arch"], tag_arches, (host.get("arches") or "").split(),
+                             preferred=preferred)
+    macros = br.rpm_macros(config, arch, tag)
+    baseurl, local_repo = br.repo_location(config, repo, arch)
+    result = dict(arch=arch, repo=repo, tag_name=repo["tag_name"], macros=macros,
+                  env=br.rpm_env(tag), repo_mount=local_repo, repo_url=baseurl)
+    if module.check_mode:
+        module.exit_json(changed=True, brootid=None, **result)
+    brootid, created = br.new_buildroot(session, params["task_id"], repo["id"], arch)
+    if not os.path.isdir(params["config_dir"]):
+        os.makedirs(params["config_dir"])
+    repo_file = os.path.join(params["config_dir"], "koji.repo")
+    macros_file = os.path.join(params["config_dir"], "macros.koji")
+    _write(repo_file, br.dnf_repo_text(repo, baseurl))
+    _write(macros_file, br.macros_text(macros))
+    module.exit_json(changed=created, brootid=brootid, repo_file=repo_file,
+                     macros_file=macros_file, **result)
+
+
+def container_packages(name):
+    """(current, baseline) rpm lists of the task container."""
+    query = containers.podman(["exec", name, "rpm", "-qa", "--qf", br.RPM_QUERY_FORMAT])
+    current = br.parse_rpm_query(query.stdout)
+    base = containers.podman(["exec", name, "cat", BASELINE_FILE], check=False)
+    baseline = br.parse_rpm_query(base.stdout) if base.returncode == 0 else current
+    return current, baseline
+
+
+def package_list(module, session):
+    name = module.params["container"]
+    if not name or containers.container_state(name) != "running":
+        return None, []
+    current, baseline = container_packages(name)
+    known, unknown = br.attach_koji_ids(session, br.installed_from_repo(current, baseline))
+    return known, ["%(name)s-%(version)s-%(release)s.%(arch)s" % e for e in unknown]
+
+
+def ensure_building(module, session):
+    brootid = module.params["brootid"]
+    state = br.buildroot_state(session, brootid)
+    if state == "BUILDING":
+        module.exit_json(changed=False, brootid=brootid, rpmlist=[], not_in_koji=[])
+    if state != "INIT":
+        module.fail_json(msg="buildroot %s is %s; cannot start building in it" % (brootid, state),
+                         koji_fault="BuildrootError")
+    rpmlist, unknown = package_list(module, session)
+    if module.check_mode:
+        module.exit_json(changed=True, brootid=brootid, rpmlist=rpmlist or [],
+                         not_in_koji=unknown)
+    session.host.setBuildRootList(brootid, rpmlist or [])
+    br.set_state(session, brootid, "BUILDING")
+    module.exit_json(changed=True, brootid=brootid, rpmlist=rpmlist or [], not_in_koji=unknown)
+
+
+def ensure_expired(module, session):
+    brootid = module.params["brootid"]
+    if brootid is None:
+        module.exit_json(changed=False, brootid=None, rpmlist=[], not_in_koji=[],
+                         msg="no buildroot was created")
+    state = br.buildroot_state(session, brootid)
+    if state == "EXPIRED":
+        module.exit_json(changed=False, brootid=brootid, rpmlist=[], not_in_koji=[])
+    if module.check_mode:
+        module.exit_json(changed=True, brootid=brootid, rpmlist=[], not_in_koji=[])
+    rpmlist, unknown = [], []
+    if state == "BUILDING":
+        rpmlist, unknown = package_list(module, session)
+        if rpmlist:
+            session.host.updateBuildRootList(brootid, rpmlist)
+    br.set_state(session, brootid, "EXPIRED")
+    module.exit_json(changed=True, brootid=brootid, rpmlist=rpmlist or [], not_in_koji=unknown)
+
+
+def main():
+    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
+    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
+    argument_spec.update(
+        state=dict(type="str", default="present", choices=["present", "building", "expired"]),
+        repo_id=dict(type="int"),
+        arch=dict(type="str"),
+        config_dir=dict(type="path"),
+        brootid=dict(type="int"),
+        container=dict(type="str"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("state", "building", ("brootid",))])
+    config = module_common.load_module_config(module)
+    session = module_common.open_module_session(module, config)
+    try:
+        if module.params["state"] == "present":
+            ensure_present(module, config, session)
+        elif module.params["state"] == "building":
+            ensure_building(module, session)
+        else:
+            ensure_expired(module, session)
+    except koji.GenericError as exc:
+        module_common.fail_from_exception(module, exc)
+    except containers.ContainerError as exc:
+        module.fail_json(msg=str(exc), koji_fault="BuildrootError")
+    finally:
+        hub_session.release_session(session)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: koji_task_input
+short_description: Fetch a koji task's input file from the work area and check it
+version_added: 0.1.0
+description:
+  - Copies C(<topdir>/work/<path>) when the topdir is mounted on the worker, else downloads
+    C(<topurl>/work/<path>) - as kojid's C(localPath) does - into O(dest).
+  - Rejects paths that are absolute or contain C(..) (C(koji_fault=BuildError)), a missing file
+    (C(SRPM file missing)), and with O(kind=srpm) a file that is not a source rpm.
+  - With O(kind=srpm) returns the header facts the task needs (NVR, BuildArch, ExclusiveArch,
+    ExcludeArch, BuildRequires).
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+options:
+  koji_config:
+    description: Path of the worker's kojid.conf (gives C(topdir) and C(topurl)).
+    type: path
+    default: /etc/kojid/kojid.conf
+  path:
+    description: The input's path relative to C(<topdir>/work), as the task's parameters give it.
+    type: str
+    required: true
+  dest:
+    description: Host directory to put the file in.
+    type: path
+    required: true
+  kind:
+    description: What the file must be.
+    type: str
+    choices: [srpm, any]
+    default: srpm
+requirements:
+  - koji (Python)
+  - rpm (Python bindings) for O(kind=srpm)
+"""
+
+EXAMPLES = r"""
+- name: Fetch and check the SRPM of a buildArch task
+  koji_adjutant.builder.koji_task_input:
+    koji_config: /etc/kojid/kojid.conf
+    path: "{{ task.params.pkg }}"
+    dest: "{{ koji_task_dir }}/builddir/input"
+  register: srpm
+"""
+
+RETURN = r"""
+file:
+  description: Host path of the fetched file.
+  returned: success
+  type: str
+srpm:
+  description: Header facts of the source rpm.
+  returned: kind=srpm
+  type: dict
+  contains:
+    nvr: {description: N-V-R., type: str, sample: hello-1.0-1}
+    name: {description: Name., type: str}
+    buildarchs: {description: BuildArch values., type: list, elements: str}
+    exclusivearch: {description: ExclusiveArch values., type: list, elements: str}
+    excludearch: {description: ExcludeArch values., type: list, elements: str}
+    buildrequires: {description: BuildRequires (rpmlib() requirements left out)., type: list, elements: str}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import rpms
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            koji_config=module_common.HUB_ARGUMENT_SPEC["koji_config"],
+            path=dict(type="str", required=True),
+            dest=dict(type="path", required=True),
+            kind=dict(type="str", default="srpm", choices=["srpm", "any"]),
+        ),
+        supports_check_mode=True,
+    )
+    config = module_common.load_module_config(module)
+    params = module.params
+    try:
+        relpath = rpms.check_work_path(params["path"])
+    except rpms.InputError as exc:
+        module.fail_json(msg=str(exc), koji_fault="BuildError")
+    if module.check_mode:
+        module.exit_json(changed=True, file=os.path.join(params["dest"], os.path.basename(relpath)))
+    if not os.path.isdir(params["dest"]):
+        os.makedirs(params["dest"])
+    try:
+        local = rpms.fetch_work_file(config, relpath, params["dest"])
+    except rpms.InputError as exc:
+        module.fail_json(msg="SRPM file missing: %s" % exc if params["kind"] == "srpm" else str(exc),
+                         koji_fault="BuildError")
+    result = dict(changed=True, file=local)
+    if params["kind"] == "srpm":
+        if not rpms.HAS_RPM:
+            module.fail_json(msg="the rpm Python bindings are needed to read rpm headers "
+                                 "(python3-rpm)", koji_fault="GenericError")
+        try:
+            result["srpm"] = rpms.inspect_srpm(local)
+        except rpms.InputError as exc:
+            module.fail_json(msg=str(exc), koji_fault="BuildError", **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

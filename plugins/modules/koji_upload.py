@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: koji_upload
+short_description: Upload a koji task's files, then close or fail the task
+version_added: 0.1.0
+description:
+  - Uploads O(files) into the task's upload directory on the hub
+    (C(tasks/<id % 10000>/<id>), koji's fast upload via C(ClientSession.uploadWrapper)).
+  - C(state=closed) then closes the task (C(host.closeTask)) with O(result) encoded exactly as
+    kojid encodes a handler's return value - an XML-RPC methodResponse string.
+  - C(state=failed) fails it (C(host.failTask)) with a koji Fault of O(fault_class) and
+    O(message). Uploads are attempted first; an upload that fails then is reported in the
+    message, never instead of it.
+  - A task that is no longer OPEN on this host (canceled, reassigned) is not changed;
+    C(state=failed) then reports it and succeeds, C(state=closed) fails.
+extends_documentation_fragment:
+  - koji_adjutant.builder.hub
+  - koji_adjutant.builder.hub.TASK
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+options:
+  state:
+    description: Only upload (C(uploaded)), or also close (C(closed)) or fail (C(failed)) the task.
+    type: str
+    choices: [uploaded, closed, failed]
+    default: uploaded
+  files:
+    description: Local files to upload; each keeps its base name, which koji restricts (no C(/), no leading dot).
+    type: list
+    elements: path
+    default: []
+  result:
+    description: The task's result for O(state=closed) (any XML-RPC value; null for tasks returning None).
+    type: raw
+  fault_class:
+    description: koji exception name or fault code for O(state=failed).
+    type: str
+    default: GenericError
+  message:
+    description: The failure message for O(state=failed); say what went wrong.
+    type: str
+  logout:
+    description: Log the session out afterwards (stand-alone runs that logged in with M(koji_adjutant.builder.koji_task_claim)).
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Upload the build outputs and close the task with kojid's buildArch result
+  koji_adjutant.builder.koji_upload:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    files: "{{ outputs.files }}"
+    state: closed
+    result: "{{ outputs.result }}"
+
+- name: Fail the task with the error of the step that failed
+  koji_adjutant.builder.koji_upload:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    files: "{{ logs }}"
+    state: failed
+    fault_class: "{{ ansible_failed_result.koji_fault | default('GenericError') }}"
+    message: "{{ ansible_failed_result.msg }}"
+"""
+
+RETURN = r"""
+uploaded:
+  description: Hub paths of the uploaded files.
+  returned: always
+  type: list
+  elements: str
+  sample: [tasks/1234/1234/build.log]
+task_state:
+  description: The task's state after this call.
+  returned: always
+  type: str
+  sample: CLOSED
+fault_code:
+  description: The fault code the task was failed with.
+  returned: state=failed
+  type: int
+  sample: 1005
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploads
+
+try:
+    import koji
+except ImportError:
+    koji = None
+
+
+def task_is_ours(session, task_id):
+    info = session.getTaskInfo(task_id)
+    host_id = session.host.getID()
+    state = koji.TASK_STATES[info["state"]] if info else "MISSING"
+    return bool(info) and state == "OPEN" and info["host_id"] == host_id, state
+
+
+def main():
+    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
+    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
+    argument_spec.update(
+        state=dict(type="str", default="uploaded", choices=["uploaded", "closed", "failed"]),
+        files=dict(type="list", elements="path", default=[]),
+        result=dict(type="raw"),
+        fault_class=dict(type="str", default="GenericError"),
+        message=dict(type="str"),
+        logout=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("state", "failed", ("message",))])
+    params = module.params
+    state = params["state"]
+    try:
+        code = task_result.fault_code(params["fault_class"]) if state == "failed" else None
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    config = module_common.load_module_config(module)
+    session = module_common.open_module_session(module, config)
+    task_id = params["task_id"]
+    uploaded, problems = [], []
+    try:
+        ours, current = task_is_ours(session, task_id)
+        if not ours:
+            message = "task %s is %s and not open on this host; nothing changed" % (task_id, current)
+            if state == "closed":
+                module.fail_json(msg=message, uploaded=[], task_state=current,
+                                 koji_fault="ActionNotAllowed")
+            module.exit_json(changed=False, uploaded=[], task_state=current, msg=message)
+        if module.check_mode:
+            module.exit_json(changed=True, uploaded=[], task_state=current)
+        for path in params["files"]:
+            try:
+                uploaded.append(uploads.upload_file(session, path, task_id))
+            except uploads.UploadError as exc:
+                if state != "failed":
+                    module.fail_json(msg=str(exc), uploaded=uploaded, task_state=current,
+                                     koji_fault="GenericError")
+                problems.append(str(exc))
+        if state == "closed":
+            task_result.close_task(session, task_id, params["result"])
+            current = "CLOSED"
+        elif state == "failed":
+            message = params["message"]
+            if problems:
+                message += "\n(also: %s)" % "; ".join(problems)
+            task_result.fail_task(session, task_id, code, message)
+            current = "FAILED"
+        module.exit_json(changed=True, uploaded=uploaded, task_state=current,
+                         fault_code=code)
+    except koji.GenericError as exc:
+        module_common.fail_from_exception(module, exc, "hub call failed", uploaded=uploaded)
+    finally:
+        if params["logout"] and session is not None and session.logged_in:
+            try:
+                session.logout()
+            except koji.GenericError:
+                pass
+        hub_session.release_session(session)
+        if params["logout"] and os.path.exists(params["hub_session_file"]):
+            os.unlink(params["hub_session_file"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: podman_build_step
+short_description: Run one step of a koji task in the task's podman container, with a live log
+version_added: 0.1.0
+description:
+  - Every koji task runs in its own ephemeral container, named C(koji-task-<id>) and labelled
+    C(io.koji.adjutant.task_id), C(io.koji.adjutant.worker_id) and C(io.koji.adjutant.method).
+  - C(state=present) starts the container if needed (image per O(image_pull_policy), the task
+    directory O(builddir) mounted at C(/builddir) as the only writable host path, all
+    capabilities dropped but those root steps need, C(no-new-privileges), a pids limit, and
+    C(--network none) unless O(network) is true), copies O(copy_in) files in, and runs
+    O(command) as O(user).
+  - The step's output is appended to O(log_dir)/O(log_name) and, with a hub session, sent to
+    the task's upload directory on the hub every second while the step runs (as kojid does,
+    so C(koji watch-logs) follows it).
+  - A step that exits non-zero or runs past O(timeout) fails the module with O(fault_class)
+    and O(failure_message).
+  - C(state=absent) removes the container; use it in an C(always) section.
+extends_documentation_fragment:
+  - koji_adjutant.builder.hub
+  - koji_adjutant.builder.hub.TASK
+attributes:
+  check_mode:
+    support: partial
+    details: In check mode nothing is started or run; the command that would run is returned.
+  diff_mode:
+    support: none
+options:
+  hub_session_file:
+    description:
+      - The task's hub session file. Without it the log is kept on the worker only.
+    type: path
+    required: false
+  state:
+    description: Run a step (C(present)), only start the container (C(started)), or remove it (C(absent)).
+    type: str
+    choices: [present, started, absent]
+    default: present
+  method:
+    description: The task's method, recorded as a container label.
+    type: str
+    default: unknown
+  image:
+    description: Image for the container. Default - C(task_image_default) of the config.
+    type: str
+  image_pull_policy:
+    description: C(if-not-present), C(always) or C(never). Default - C(image_pull_policy) of the config.
+    type: str
+    choices: [if-not-present, always, never]
+  builddir:
+    description: Host directory mounted at C(/builddir) in the container. Needed to start it.
+    type: path
+  network:
+    description: Give the container a network. Only task types that need one should.
+    type: bool
+    default: false
+  mounts:
+    description: Extra bind mounts for the container (added to C(container_mounts) of the config).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      source: {description: Host path., type: path, required: true}
+      target: {description: Container path., type: str, required: true}
+      mode: {description: ro or rw., type: str, default: ro, choices: [ro, rw]}
+  copy_in:
+    description: Files copied into the container before the command runs.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      src: {description: Host file., type: path, required: true}
+      dest: {description: Path in the container., type: str, required: true}
+  name:
+    description: Name of the step, used in messages and the log header.
+    type: str
+    default: step
+  command:
+    description: The step - a list runs as is, a string runs with C(/bin/sh -c).
+    type: raw
+  user:
+    description: User in the container. Default - C(container_user) of the config (non-root).
+    type: str
+  workdir:
+    description: Working directory in the container.
+    type: str
+  env:
+    description: Environment variables for the step.
+    type: dict
+    default: {}
+  timeout:
+    description: Seconds the step may run; it is killed after that. 0 means no limit.
+    type: int
+    default: 0
+  log_dir:
+    description: Host directory for the step's log.
+    type: path
+  log_name:
+    description: Log file name; it is uploaded under this name. Must not contain C(/) or start with C(.).
+    type: str
+    default: build.log
+  fault_class:
+    description: koji fault to fail the task with when the step fails (a koji exception name).
+    type: str
+    default: BuildError
+  failure_message:
+    description: Message for a failed step. C({rc}), C({step}) and C({log}) are replaced.
+    type: str
+    default: "{step} failed with exit code {rc}; see {log}"
+"""
+
+EXAMPLES = r"""
+- name: Rebuild the SRPM as the build user, with no network and a live build.log
+  koji_adjutant.builder.podman_build_step:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    method: buildArch
+    builddir: "{{ koji_task_dir }}/builddir"
+    name: rpmbuild
+    command: [rpmbuild, --rebuild, /builddir/input/foo-1-1.src.rpm, --target, x86_64]
+    log_dir: "{{ koji_task_dir }}/logs"
+    log_name: build.log
+    timeout: 86400
+    failure_message: "error building package (arch x86_64), rpmbuild exited with status {rc}; see build.log"
+
+- name: Remove the task container whatever happened
+  koji_adjutant.builder.podman_build_step:
+    task_id: "{{ koji_task_id }}"
+    state: absent
+"""
+
+RETURN = r"""
+container:
+  description: Container name.
+  returned: always
+  type: str
+  sample: koji-task-1234
+rc:
+  description: Exit code of the step.
+  returned: state=present and the step ran
+  type: int
+seconds:
+  description: How long the step ran.
+  returned: state=present and the step ran
+  type: float
+timed_out:
+  description: Whether the step was killed at its timeout.
+  returned: state=present and the step ran
+  type: bool
+log:
+  description: Host path of the log.
+  returned: state=present
+  type: str
+uploaded:
+  description: Hub path of the log (C(tasks/<id % 10000>/<id>/<log_name>)), when uploaded.
+  returned: state=present with a hub session
+  type: str
+image:
+  description: Image and digest the container runs.
+  returned: when the container was started by this call
+  type: dict
+"""
+
+import os
+import threading
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploads
+
+
+def start_container(module, config):
+    params = module.params
+    if not params["builddir"]:
+        module.fail_json(msg="the task container is not running and builddir is not given",
+                         koji_fault="GenericError")
+    image = params["image"] or config.task_image_default
+    policy = params["image_pull_policy"] or config.image_pull_policy
+    try:
+        image_info = containers.ensure_image(image, policy, config.container_timeouts["pull"])
+        mounts = [dict(m, label="") for m in params["mounts"]]
+        name = containers.start_task_container(
+            config, params["task_id"], params["method"], image, params["builddir"],
+            network=params["network"], mounts=mounts)
+    except containers.ContainerError as exc:
+        module.fail_json(msg="cannot start the task container: %s" % exc,
+                         koji_fault="BuildrootError")
+    image_info["name"] = image
+    return name, image_info
+
+
+def main():
+    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
+    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
+    argument_spec["hub_session_file"] = dict(type="path", required=False)
+    argument_spec.update(
+        state=dict(type="str", default="present", choices=["present", "started", "absent"]),
+        method=dict(type="str", default="unknown"),
+        image=dict(type="str"),
+        image_pull_policy=dict(type="str", choices=["if-not-present", "always", "never"]),
+        builddir=dict(type="path"),
+        network=dict(type="bool", default=False),
+        mounts=dict(type="list", elements="dict", default=[], options=dict(
+            source=dict(type="path", required=True),
+            target=dict(type="str", required=True),
+            mode=dict(type="str", default="ro", choices=["ro", "rw"]))),
+        copy_in=dict(type="list", elements="dict", default=[], options=dict(
+            src=dict(type="path", required=True),
+            dest=dict(type="str", required=True))),
+        name=dict(type="str", default="step"),
+        command=dict(type="raw"),
+        user=dict(type="str"),
+        workdir=dict(type="str"),
+        env=dict(type="dict", default={}),
+        timeout=dict(type="int", default=0),
+        log_dir=dict(type="path"),
+        log_name=dict(type="str", default="build.log"),
+        fault_class=dict(type="str", default="BuildError"),
+        failure_message=dict(type="str", default="{step} failed with exit code {rc}; see {log}"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("state", "present", ("command", "log_dir"))])
+    params = module.params
+    name = containers.container_name(params["task_id"])
+
+    if params["state"] == "absent":
+        if module.check_mode:
+            module.exit_json(changed=containers.container_state(name) is not None, container=name)
+        try:
+            removed = containers.remove_container(name)
+        except containers.ContainerError as exc:
+            module.fail_json(msg=str(exc), container=name)
+        module.exit_json(changed=removed, container=name)
+
+    config = module_common.load_module_config(module)
+    command = params["command"]
+    if params["state"] == "present" and not isinstance(command, (str, list)):
+        module.fail_json(msg="command must be a string or a list", koji_fault="ParameterError")
+    if params["state"] == "present":
+        try:
+            uploads.check_upload_name(params["log_name"])
+        except uploads.UploadError as exc:
+            module.fail_json(msg=str(exc), koji_fault="ParameterError")
+    if module.check_mode:
+        module.exit_json(changed=True, container=name, command=command)
+
+    result = dict(container=name, changed=False)
+    if containers.container_state(name) != "running":
+        name, result["image"] = start_container(module, config)
+        result["changed"] = True
+    for item in params["copy_in"]:
+        try:
+            containers.copy_into(name, item["src"], item["dest"])
+        except containers.ContainerError as exc:
+            module.fail_json(msg="cannot copy %s into the container: %s" % (item["src"], exc),
+                             koji_fault="BuildrootError", **result)
+    if params["state"] == "started":
+        result["changed"] = True
+        module.exit_json(**result)
+
+    run_step(module, config, name, result)
+
+
+def run_step(module, config, name, result):
+    params = module.params
+    if not os.path.isdir(params["log_dir"]):
+        os.makedirs(params["log_dir"])
+    log_path = os.path.join(params["log_dir"], params["log_name"])
+    session = None
+    uploader = None
+    if params["hub_session_file"]:
+        session = module_common.open_module_session(module, config)
+        follower = uploads.LogFollower(session, log_path, params["task_id"],
+                                       params["log_name"], lock=threading.Lock())
+        uploader = uploads.LiveLogUploader([follower], config.log_upload_interval).start()
+        result["uploaded"] = "%s/%s" % (follower.upload_path, params["log_name"])
+    header = "=== %s: %s (%s) ===\n" % (
+        time.strftime("%Y-%m-%d %H:%M:%S"), params["name"],
+        command_text(params["command"]))
+    if result.get("image"):
+        header += "image: %(name)s id %(id)s digest %(digest)s\n" % result["image"]
+    try:
+        rc, timed_out, seconds = containers.exec_step(
+            name, params["command"], log_path, user=params["user"] or config.container_user,
+            workdir=params["workdir"], env=params["env"], timeout=params["timeout"] or None,
+            header=header)
+    finally:
+        if uploader is not None:
+            failures = uploader.stop()
+            if failures:
+                result["upload_warnings"] = failures
+            hub_session.release_session(session)
+    result.update(changed=True, rc=rc, seconds=round(seconds, 3), timed_out=timed_out,
+                  log=log_path)
+    if rc != 0 or timed_out:
+        message = params["failure_message"].format(rc=rc, step=params["name"],
+                                                   log=params["log_name"])
+        if timed_out:
+            message = "%s (killed after the %s s timeout)" % (message, params["timeout"])
+        module.fail_json(msg=message, koji_fault=params["fault_class"], **result)
+    module.exit_json(**result)
+
+
+def command_text(command):
+    if isinstance(command, list):
+        return " ".join(str(part) for part in command)
+    return str(command)
+
+
+if __name__ == "__main__":
+    main()
