@@ -1,0 +1,75 @@
+"""Cancellation and crash recovery of the worker daemon."""
+
+import os
+import signal
+import subprocess
+import time
+
+import koji
+
+from conftest import WorkerProcess, build_arch_task, wait_for
+
+
+def task_container(task_id):
+    out = subprocess.run(["podman", "ps", "-a", "--filter", "name=^koji-task-%d$" % task_id,
+                          "--format", "{{.ID}} {{.State}}"],
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
+    return out[0] if out else None
+
+
+def build_running(hub, task_id):
+    """Whether the task's live build.log on the hub shows the build has started."""
+    path = os.path.join(hub.topdir, "work", koji.pathinfo.taskrelpath(task_id), "build.log")
+    try:
+        with open(path) as handle:
+            return "sleeping" in handle.read()
+    except OSError:
+        return False
+
+
+def test_canceled_task_container_is_gone_within_5s(hub, srpms, worker):
+    task_id = build_arch_task(hub, srpms["slow"])
+    wait_for(lambda: build_running(hub, task_id), 180, what="the slow build to start")
+    assert task_container(task_id)
+    hub.admin_session().cancelTask(task_id)
+    canceled_at = time.time()
+    wait_for(lambda: task_container(task_id) is None, 5, 0.1,
+             what="the canceled task's container to go")
+    assert time.time() - canceled_at < 5
+    assert hub.task_info(task_id)["state"] == koji.TASK_STATES["CANCELED"]
+    broots = wait_for(lambda: [b for b in hub.admin_session().listBuildroots(taskID=task_id)
+                               if b["state"] == koji.BR_STATES["EXPIRED"]] or None, 60,
+                      what="the canceled task's buildroot to be expired")
+    assert broots
+
+
+def test_killed_worker_restart_frees_task_and_removes_orphan(tmp_path, hub, srpms,
+                                                             worker_config, buildroot_image):
+    first = WorkerProcess(worker_config, str(tmp_path / "worker1.log")).start()
+    task_id = build_arch_task(hub, srpms["slow"])
+    try:
+        wait_for(lambda: build_running(hub, task_id), 180, what="the slow build to start")
+        old_container = task_container(task_id)
+        old_broots = [b["id"] for b in hub.admin_session().listBuildroots(taskID=task_id)]
+        first.stop(signal.SIGKILL)
+        # the crashed worker's container and task are left behind
+        assert task_container(task_id) == old_container
+        assert hub.task_info(task_id)["state"] == koji.TASK_STATES["OPEN"]
+    finally:
+        first.stop(signal.SIGKILL)
+
+    second = WorkerProcess(worker_config, str(tmp_path / "worker2.log")).start()
+    try:
+        wait_for(lambda: "freeing stale tasks from a previous run: [%d]" % task_id
+                 in second.log(), 60, what="the restarted worker to free the task")
+        assert "removing orphan container koji-task-%d" % task_id in second.log()
+        session = hub.admin_session()
+        for broot_id in old_broots:
+            assert session.getBuildroot(broot_id)["state"] == koji.BR_STATES["EXPIRED"]
+        # the freed task is scheduled again and rebuilt in a new container
+        wait_for(lambda: task_container(task_id) not in (None, old_container), 120,
+                 what="the task to run again in a new container")
+        session.cancelTask(task_id)
+        wait_for(lambda: task_container(task_id) is None, 10, what="cleanup after cancel")
+    finally:
+        second.stop()
