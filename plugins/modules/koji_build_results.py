@@ -15,9 +15,9 @@ description:
     (flat C(N-V-R.A.rpm) names, as koji's C(_rpmfilename) makes them), and checks them the way
     kojid does - the SRPM (kept only with O(keep_srpm)) must be exactly one and carry packager,
     vendor and distribution; a build without binary rpms fails.
-  - Writes kojid's C(noarch_rpmdiff.json) (C({task_id: {file: Rpmdiff kojihash}})) when there are
-    noarch rpms, and adds it to the logs.
-  - Returns the files to upload and the task result C({rpms, srpms, logs, brootid}) with
+  - Writes kojid's C(noarch_rpmdiff.json) - a map of task id to a map of file name to the
+    C(Rpmdiff) kojihash - when there are noarch rpms, and adds it to the logs.
+  - Returns the files to upload and the task result (C(rpms), C(srpms), C(logs), C(brootid)) with
     C(tasks/<id % 10000>/<id>/<file>) paths, for M(koji_adjutant.builder.koji_upload).
 attributes:
   check_mode:
