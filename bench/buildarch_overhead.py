@@ -1,0 +1,93 @@
+"""Benchmark: buildArch overhead and pickup latency (issue 2 targets).
+
+* overhead = (task OPEN → CLOSED on the hub) − (a bare ``podman run … rpmbuild
+  --rebuild`` of the same SRPM in the same image).  Target ≤ 1.5 s.
+* pickup latency = task created → task OPEN (start_ts − create_ts), with the
+  worker polling every second (``sleeptime = 1``).  Target ≤ 1 s median.
+
+Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
+
+    .venv/bin/python bench/buildarch_overhead.py [--runs 5]
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import koji
+
+from koji_adjutant import COLLECTION_ROOT
+from koji_adjutant.devhub.testing import DevHub
+from koji_adjutant.images import DEFAULT_IMAGE, ensure_buildroot_image
+
+SPEC = os.path.join(COLLECTION_ROOT, "tests", "data", "specs", "hello.spec")
+
+
+def bare_rebuild(image, srpm):
+    """Seconds for a bare container rpmbuild --rebuild of the SRPM (same image, no network)."""
+    srpm_dir = os.path.dirname(srpm)
+    start = time.time()
+    subprocess.run(["podman", "run", "--rm", "--network", "none", "-v", "%s:/in:ro" % srpm_dir,
+                    "--user", "kojibuilder", image, "rpmbuild", "--rebuild",
+                    "--define", "_topdir /tmp/b", "/in/%s" % os.path.basename(srpm)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.time() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    image = ensure_buildroot_image()
+    with tempfile.TemporaryDirectory() as tmp, DevHub(topdir=os.path.join(tmp, "koji")) as hub:
+        subprocess.run(["rpmbuild", "-bs", "--define", "_topdir %s" % tmp, SPEC], check=True,
+                       stdout=subprocess.DEVNULL)
+        srpm = os.path.join(tmp, "SRPMS", os.listdir(os.path.join(tmp, "SRPMS"))[0])
+        hub.add_host("bench-builder", ["x86_64"], "bench")
+        repo = hub.make_tag_with_repo("bench-build", ["x86_64"])
+        upload_dir = "cli-build/%s" % uuid.uuid4().hex[:8]
+        hub.admin_session().uploadWrapper(srpm, upload_dir)
+        pkg = "%s/%s" % (upload_dir, os.path.basename(srpm))
+        conf = os.path.join(tmp, "kojid.conf")
+        with open(conf, "w") as handle:
+            handle.write("[kojid]\nserver = %s\ntopurl = %s\ntopdir = %s\nworkdir = %s/w\n"
+                         "user = bench-builder\npassword = bench\nsleeptime = 1\nminspace = 10\n"
+                         "[adjutant]\nstate_dir = %s/s\nlog_dir = %s/l\nforce_lock = true\n"
+                         % (hub.url, hub.topurl, hub.topdir, tmp, tmp, tmp))
+        worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c",
+                                   conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            bare = [bare_rebuild(image, srpm) for _ in range(args.runs)]
+            durations, pickups = [], []
+            for _ in range(args.runs):
+                task_id = hub.make_task("buildArch", [pkg, "bench-build", "x86_64", True,
+                                                      {"repo_id": repo["id"]}], arch="x86_64")
+                info = hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=600)
+                if info["state"] != koji.TASK_STATES["CLOSED"]:
+                    print("task %s failed: %s" % (task_id, info))
+                    return 1
+                durations.append(info["completion_ts"] - info["start_ts"])
+                pickups.append(info["start_ts"] - info["create_ts"])
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(60)
+    overhead = statistics.median(durations) - statistics.median(bare)
+    print("image                      %s" % DEFAULT_IMAGE)
+    print("bare podman rpmbuild       median %.2f s  (%s)" % (
+        statistics.median(bare), ", ".join("%.2f" % b for b in bare)))
+    print("buildArch open→close       median %.2f s  (%s)" % (
+        statistics.median(durations), ", ".join("%.2f" % d for d in durations)))
+    print("buildArch overhead         %.2f s   (target <= 1.5 s)" % overhead)
+    print("pickup latency (1 s poll)  median %.2f s  max %.2f s  (target <= 1 s median)" % (
+        statistics.median(pickups), max(pickups)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
