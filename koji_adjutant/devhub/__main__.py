@@ -1,0 +1,7 @@
+"""``python -m koji_adjutant.devhub`` runs the dev hub command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

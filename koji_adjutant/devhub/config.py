@@ -1,0 +1,45 @@
+"""Settings of a dev hub instance."""
+
+import os
+
+
+# The hub version the dev hub claims to be (sent as the Koji-Version header and
+# returned by getKojiVersion).  The koji client decides on protocol details from it.
+KOJI_VERSION = '1.35.3'
+API_VERSION = 1
+
+
+class HubConfig(object):
+    """All knobs of a dev hub.
+
+    Defaults follow real koji where koji has a setting; the scheduler run
+    interval is shorter (1 s instead of 60 s) so tests and local work do not
+    wait a minute for a task to be assigned.
+    """
+
+    def __init__(self, topdir, db_path=None, hub_path='/kojihub', files_path='/kojifiles',
+                 check_client_ip=True, scheduler_interval=1.0, ready_timeout=180.0,
+                 assign_timeout=300.0, host_timeout=900.0, soft_refusal_timeout=900.0,
+                 capacity_overcommit=5.0, maxjobs=15, max_request_length=4194304,
+                 default_capacity=2.0, session_renewal_timeout=1440 * 60):
+        self.topdir = os.path.abspath(topdir)
+        self.db_path = db_path or os.path.join(self.topdir, 'devhub.sqlite')
+        self.hub_path = '/' + hub_path.strip('/')
+        self.files_path = '/' + files_path.strip('/')
+        self.check_client_ip = check_client_ip
+        # scheduler (kojihub/scheduler.py: RunInterval, ReadyTimeout, AssignTimeout,
+        # HostTimeout, CapacityOvercommit, MaxJobs)
+        self.scheduler_interval = float(scheduler_interval)
+        self.ready_timeout = float(ready_timeout)
+        self.assign_timeout = float(assign_timeout)
+        self.host_timeout = float(host_timeout)
+        self.soft_refusal_timeout = float(soft_refusal_timeout)
+        self.capacity_overcommit = float(capacity_overcommit)
+        self.maxjobs = int(maxjobs)
+        self.max_request_length = int(max_request_length)
+        self.default_capacity = float(default_capacity)
+        self.session_renewal_timeout = session_renewal_timeout
+
+    @property
+    def workdir(self):
+        return os.path.join(self.topdir, 'work')

@@ -1,0 +1,656 @@
+"""The XML-RPC API of the dev hub: every callable method, by name.
+
+:class:`RootExports` holds the plain calls, :class:`HostExports` the
+``host.*`` calls (each starts with kojihub's ``Host.verify()`` check: the
+caller must be a build host with an exclusive session, or a subsession of
+it).  :class:`HandlerRegistry` maps XML-RPC names to bound methods and
+answers the introspection calls.  Signatures, permission checks and return
+shapes follow kojihub; method bodies delegate to the domain modules.
+"""
+
+import inspect
+
+import koji
+
+from . import auth
+from . import buildroots
+from . import context
+from . import hosts
+from . import repos
+from . import scheduler
+from . import tags
+from . import tasks
+from . import uploads
+from . import users
+from .config import API_VERSION, KOJI_VERSION
+from .hosts import Host
+from .tasks import Task
+
+
+def _session():
+    return context.session()
+
+
+class RootExports(object):
+    """Calls available to every client."""
+
+    def __init__(self, hub):
+        self.hub = hub
+
+    # -- misc ---------------------------------------------------------------------
+
+    def hello(self, *args):
+        """Simple testing call returning a string"""
+        return 'Hello World'
+
+    def echo(self, *args):
+        return args
+
+    def getKojiVersion(self):
+        return KOJI_VERSION
+
+    def getAPIVersion(self):
+        return API_VERSION
+
+    def mavenEnabled(self):
+        return False
+
+    def winEnabled(self):
+        return False
+
+    def showSession(self):
+        return '%s' % _session()
+
+    def getLastEvent(self, before=None, strict=True):
+        """id and ts of the latest event (before a timestamp, if given)."""
+        if before is not None:
+            if not isinstance(before, (int, float)) or isinstance(before, bool):
+                raise koji.GenericError('Invalid type for before: %s' % type(before))
+            row = self.hub.db.one('SELECT id, ts FROM events WHERE ts < ? '
+                                  'ORDER BY id DESC LIMIT 1', (before,))
+        else:
+            row = self.hub.db.last_event()
+        if row is None and strict:
+            raise koji.GenericError('No event found')
+        return row
+
+    def getEvent(self, id, strict=True):
+        row = self.hub.db.one('SELECT id, ts FROM events WHERE id = ?', (id,))
+        if row is None and strict:
+            raise koji.GenericError('No such event: %s' % id)
+        return row
+
+    # -- sessions -----------------------------------------------------------------
+
+    def login(self, user, password, opts=None, renew=False, exclusive=False):
+        return auth.login(self.hub, user, password, opts, renew, exclusive)
+
+    def sslLogin(self, proxyuser=None, proxyauthtype=None, renew=False, exclusive=None):
+        return auth.ssl_login(self.hub, proxyuser, proxyauthtype, renew, exclusive)
+
+    def logout(self, session_id=None):
+        return auth.logout(self.hub, session_id)
+
+    def logoutChild(self, session_id):
+        return auth.logout_child(self.hub, session_id)
+
+    def subsession(self):
+        return auth.subsession(self.hub)
+
+    def exclusiveSession(self, force=False):
+        return auth.exclusive_session(self.hub, force)
+
+    def sharedSession(self):
+        return auth.shared_session(self.hub)
+
+    # -- users and permissions ------------------------------------------------------
+
+    def getLoggedInUser(self):
+        sess = _session()
+        if not sess.logged_in:
+            return None
+        me = users.get_user(self.hub, sess.user_id)
+        me['authtype'] = sess.authtype
+        me['krb_principal'] = me['krb_principals'][0] if me['krb_principals'] else None
+        return me
+
+    def getUser(self, userInfo=None, strict=False, krb_princs=True, groups=False):
+        return users.get_user(self.hub, userInfo, strict, krb_princs, groups)
+
+    def listUsers(self, userType=koji.USERTYPES['NORMAL'], prefix=None, queryOpts=None):
+        from .query import apply_query_opts
+        return apply_query_opts(users.list_users(self.hub, userType, prefix), queryOpts)
+
+    def createUser(self, username, status=None, krb_principal=None):
+        _session().assertPerm('admin')
+        user_id = users.create_user(self.hub, username, status=status,
+                                    krb_principal=krb_principal)
+        context.state_changed()
+        return user_id
+
+    def enableUser(self, username):
+        _session().assertPerm('admin')
+        users.set_user_status(self.hub, username, koji.USER_STATUS['NORMAL'])
+
+    def disableUser(self, username):
+        _session().assertPerm('admin')
+        users.set_user_status(self.hub, username, koji.USER_STATUS['BLOCKED'])
+
+    def grantPermission(self, userinfo, permission, create=False, description=None):
+        _session().assertPerm('admin')
+        users.grant_permission(self.hub, userinfo, permission, create, description)
+
+    def revokePermission(self, userinfo, permission):
+        _session().assertPerm('admin')
+        users.revoke_permission(self.hub, userinfo, permission)
+
+    def getPerms(self):
+        return _session().getPerms()
+
+    def getUserPerms(self, userID=None, with_groups=True):
+        user = users.get_user(self.hub, userID, strict=True)
+        return users.get_user_perms(self.hub, user['id'])
+
+    def hasPerm(self, perm, strict=False):
+        if strict and not users.lookup_perm(self.hub, perm):
+            raise koji.GenericError('No such permission %s defined' % perm)
+        return _session().hasPerm(perm)
+
+    def getAllPerms(self):
+        return self.hub.db.query('SELECT id, name, description FROM permissions ORDER BY id')
+
+    # -- hosts and channels -----------------------------------------------------------
+
+    def addHost(self, hostname, arches, krb_principal=None, force=False):
+        """Add a build host (and its host user, in channel 'default'); returns its id."""
+        _session().assertPerm('host')
+        return hosts.add_host(self.hub, hostname, arches, krb_principal, force)
+
+    def editHost(self, hostInfo, **kw):
+        _session().assertPerm('host')
+        return hosts.edit_host(self.hub, hostInfo, **kw)
+
+    def enableHost(self, hostname):
+        _session().assertPerm('host')
+        hosts.set_host_enabled(self.hub, hostname, True)
+
+    def disableHost(self, hostname):
+        _session().assertPerm('host')
+        hosts.set_host_enabled(self.hub, hostname, False)
+
+    def getHost(self, hostInfo, strict=False, event=None):
+        return hosts.get_host(self.hub, hostInfo, strict, event)
+
+    def listHosts(self, arches=None, channelID=None, ready=None, enabled=None, userID=None,
+                  queryOpts=None):
+        from .query import apply_query_opts
+        return apply_query_opts(hosts.list_hosts(self.hub, arches, channelID, ready, enabled,
+                                                 userID), queryOpts)
+
+    def getAllArches(self):
+        arches = set()
+        for host in hosts.list_hosts(self.hub):
+            arches.update(koji.canonArch(a) for a in host['arches'].split())
+        return sorted(arches)
+
+    def addChannel(self, channel_name, description=None):
+        _session().assertPerm('admin')
+        return hosts.add_channel(self.hub, channel_name, description)
+
+    def getChannel(self, channelInfo, strict=False):
+        return hosts.get_channel(self.hub, channelInfo, strict)
+
+    def listChannels(self, hostID=None, event=None, enabled=None):
+        return hosts.list_channels(self.hub, hostID, event, enabled)
+
+    def addHostToChannel(self, hostname, channel_name, create=False, force=False):
+        _session().assertPerm('host')
+        return hosts.add_host_to_channel(self.hub, hostname, channel_name, create, force)
+
+    def removeHostFromChannel(self, hostname, channel_name):
+        _session().assertPerm('host')
+        return hosts.remove_host_from_channel(self.hub, hostname, channel_name)
+
+    # -- tags and targets ---------------------------------------------------------------
+
+    def createTag(self, name, parent=None, arches=None, perm=None, locked=False,
+                  maven_support=False, maven_include_all=False, extra=None):
+        _session().assertPerm('tag')
+        return tags.create_tag(self.hub, name, parent, arches, perm, locked, maven_support,
+                               maven_include_all, extra)
+
+    def editTag2(self, tagInfo, **kwargs):
+        _session().assertPerm('tag')
+        tags.edit_tag(self.hub, tagInfo, **kwargs)
+
+    def getTag(self, tagInfo, strict=False, event=None, blocked=False):
+        return tags.get_tag(self.hub, tagInfo, strict, event, blocked)
+
+    def getTagID(self, info, strict=False, create=False):
+        return tags.get_tag_id(self.hub, info, strict)
+
+    def listTags(self, build=None, package=None, perms=True, queryOpts=None, pattern=None):
+        from .query import apply_query_opts
+        result = tags.list_tags(self.hub)
+        if pattern:
+            import fnmatch
+            result = [t for t in result if fnmatch.fnmatch(t['name'], pattern)]
+        return apply_query_opts(result, queryOpts)
+
+    def getBuildConfig(self, tag, event=None):
+        return tags.get_build_config(self.hub, tag, event)
+
+    def getInheritanceData(self, tag, event=None):
+        return tags.read_inheritance(self.hub, tags.get_tag(self.hub, tag, strict=True)['id'])
+
+    def setInheritanceData(self, tag, data, clear=False):
+        tag_id = tags.get_tag(self.hub, tag, strict=True)['id']
+        _session().assertPerm('tag')
+        tags.write_inheritance(self.hub, tag_id, data, clear)
+
+    def getFullInheritance(self, tag, event=None, reverse=False):
+        tag_id = tags.get_tag(self.hub, tag, strict=True)['id']
+        return tags.read_full_inheritance(self.hub, tag_id, reverse)
+
+    def createBuildTarget(self, name, build_tag, dest_tag):
+        _session().assertPerm('target')
+        tags.create_build_target(self.hub, name, build_tag, dest_tag)
+
+    def editBuildTarget(self, buildTargetInfo, name, build_tag, dest_tag):
+        _session().assertPerm('target')
+        tags.edit_build_target(self.hub, buildTargetInfo, name, build_tag, dest_tag)
+
+    def deleteBuildTarget(self, buildTargetInfo):
+        _session().assertPerm('target')
+        tags.delete_build_target(self.hub, buildTargetInfo)
+
+    def getBuildTarget(self, info, event=None, strict=False):
+        return tags.get_build_target(self.hub, info, event, strict)
+
+    def getBuildTargets(self, info=None, event=None, buildTagID=None, destTagID=None,
+                        queryOpts=None):
+        return tags.get_build_targets(self.hub, info, event, buildTagID, destTagID, queryOpts)
+
+    # -- builds (none yet) ---------------------------------------------------------------
+
+    def listBuilds(self, packageID=None, userID=None, taskID=None, prefix=None, state=None,
+                   volumeID=None, source=None, createdBefore=None, createdAfter=None,
+                   completeBefore=None, completeAfter=None, type=None, typeInfo=None,
+                   queryOpts=None, pattern=None, cgID=None, draft=None):
+        """The dev hub does not store builds yet: always an empty list."""
+        from .query import apply_query_opts
+        return apply_query_opts([], queryOpts)
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def makeTask(self, *args, **opts):
+        """Create a task by hand (admin only), as make_task(method, arglist, **opts)."""
+        _session().assertPerm('admin')
+        return tasks.make_task(self.hub, *args, **opts)
+
+    def getTaskInfo(self, task_id, request=False, strict=False):
+        if isinstance(task_id, (list, tuple)):
+            return [Task(self.hub, tid).get_info(strict, request) for tid in task_id]
+        return Task(self.hub, task_id).get_info(strict, request)
+
+    def getTaskRequest(self, taskId):
+        return Task(self.hub, taskId).get_request()
+
+    def getTaskResult(self, taskId, raise_fault=True):
+        return Task(self.hub, taskId).get_result(raise_fault=raise_fault)
+
+    def taskFinished(self, taskId):
+        return Task(self.hub, taskId).is_finished()
+
+    def getTaskChildren(self, task_id, request=False, strict=False):
+        task = Task(self.hub, task_id)
+        if strict:
+            task.get_info(strict=True)
+        return task.get_children(request=request)
+
+    def getTaskDescendents(self, task_id, request=False):
+        return tasks.get_task_descendents(self.hub, Task(self.hub, task_id), request)
+
+    def listTasks(self, opts=None, queryOpts=None):
+        return tasks.list_tasks(self.hub, opts, queryOpts)
+
+    def _assert_can_cancel(self, task):
+        if not task.verify_owner() and not task.verify_host():
+            if not _session().hasPerm('admin'):
+                raise koji.ActionNotAllowed('Cannot cancel task, not owner')
+
+    def cancelTask(self, task_id, recurse=True):
+        """Cancel a task (owner, the host running it, or admin); children too by default."""
+        task = Task(self.hub, task_id)
+        task.get_info(strict=True)
+        self._assert_can_cancel(task)
+        task.cancel(recurse=recurse)
+
+    def cancelTaskChildren(self, task_id):
+        _session().assertLogin()
+        task = Task(self.hub, task_id)
+        task.get_info(strict=True)
+        self._assert_can_cancel(task)
+        task.cancel_children()
+
+    def cancelTaskFull(self, task_id, strict=True):
+        _session().assertPerm('admin')
+        Task(self.hub, task_id).cancel_full(strict=strict)
+
+    def resubmitTask(self, taskID):
+        """Re-run a canceled or failed top-level task with the same arguments."""
+        sess = _session()
+        sess.assertLogin()
+        task = Task(self.hub, taskID)
+        if not (task.is_canceled() or task.is_failed()):
+            raise koji.GenericError('only canceled or failed tasks may be resubmitted')
+        info = task.get_info()
+        if info['parent'] is not None:
+            raise koji.GenericError('only top-level tasks may be resubmitted')
+        if not (sess.user_id == info['owner'] or sess.hasPerm('admin')):
+            raise koji.GenericError('only the task owner or an admin may resubmit a task')
+        channel = hosts.get_channel(self.hub, info['channel_id'], strict=True)
+        return tasks.make_task(self.hub, info['method'], task.get_request(), arch=info['arch'],
+                               channel=channel['name'], priority=info['priority'])
+
+    def assignTask(self, task_id, host, force=False):
+        _session().assertPerm('admin')
+        host_id = hosts.get_host(self.hub, host, strict=True)['id']
+        return Task(self.hub, task_id).assign(host_id, force)
+
+    def freeTask(self, task_id):
+        _session().assertPerm('admin')
+        Task(self.hub, task_id).free()
+
+    def setTaskPriority(self, task_id, priority, recurse=True):
+        _session().assertPerm('admin')
+        task = Task(self.hub, task_id)
+        if task.is_finished():
+            raise koji.GenericError("Finished task's priority can't be updated")
+        task.set_priority(priority, recurse=recurse)
+
+    def getTaskRuns(self, taskID=None, hostID=None, active=None):
+        return scheduler.get_task_runs(self.hub, taskID, hostID, active)
+
+    def getTaskRefusals(self, taskID=None, hostID=None):
+        return scheduler.get_task_refusals(self.hub, taskID, hostID)
+
+    def listTaskOutput(self, taskID, stat=False, all_volumes=False, strict=False):
+        return uploads.list_task_output(self.hub, taskID, stat, all_volumes, strict)
+
+    def downloadTaskOutput(self, taskID, fileName, offset=0, size=-1, volume=None):
+        return uploads.download_task_output(self.hub, taskID, fileName, offset, size, volume)
+
+    # -- uploads ---------------------------------------------------------------------------
+
+    def uploadFile(self, path, name, size, md5sum, offset, data, volume=None, checksum=None):
+        return uploads.upload_file(self.hub, path, name, size, md5sum, offset, data, volume,
+                                   checksum)
+
+    def checkUpload(self, path, name, verify=None, tail=None, volume=None):
+        return uploads.check_upload(self.hub, path, name, verify, tail, volume)
+
+    # -- buildroots and repos ----------------------------------------------------------------
+
+    def getBuildroot(self, buildrootID, strict=False):
+        return buildroots.get_buildroot(self.hub, buildrootID, strict)
+
+    def listBuildroots(self, hostID=None, tagID=None, state=None, rpmID=None, archiveID=None,
+                       taskID=None, buildrootID=None, repoID=None, queryOpts=None):
+        return buildroots.query_buildroots(self.hub, hostID, tagID, state, rpmID, archiveID,
+                                           taskID, buildrootID, repoID, queryOpts)
+
+    def getBuildrootListing(self, id):
+        return buildroots.get_listing(self.hub, id)
+
+    def repoInfo(self, repo_id, strict=False):
+        return repos.repo_info(self.hub, repo_id, strict)
+
+    def getRepo(self, tag, state=None, event=None, dist=False, min_event=None):
+        return repos.get_repo(self.hub, tag, state, event, dist, min_event)
+
+    def getActiveRepos(self):
+        return repos.get_active_repos(self.hub)
+
+    def repoExpire(self, repo_id):
+        _session().assertPerm('repo')
+        repos.repo_expire(self.hub, repo_id)
+
+    def repoProblem(self, repo_id):
+        _session().assertPerm('repo')
+        repos.repo_problem(self.hub, repo_id)
+
+    def repoDelete(self, repo_id):
+        _session().assertPerm('repo')
+        return repos.repo_delete(self.hub, repo_id)
+
+
+class HostExports(object):
+    """The ``host.*`` calls of build hosts."""
+
+    def __init__(self, hub):
+        self.hub = hub
+
+    def _host(self):
+        host = Host(self.hub)
+        host.verify()
+        return host
+
+    def _owned_task(self, host, task_id):
+        task = Task(self.hub, task_id)
+        task.assert_host(host.id)
+        return task
+
+    def getID(self):
+        return self._host().id
+
+    def updateHost(self, task_load, ready, data=None):
+        """Report load and readiness (and, as koji >= 1.35, methods/maxjobs data)."""
+        self._host().update(task_load, ready, data)
+
+    def setHostData(self, hostdata):
+        self._host().set_data(hostdata)
+
+    def getHost(self):
+        return hosts.get_host(self.hub, self._host().id)
+
+    def isEnabled(self):
+        return self._host().is_enabled()
+
+    def getLoadData(self):
+        host = self._host()
+        info = hosts.get_host(self.hub, host.id)
+        info['channels'] = [c['id'] for c in hosts.list_channels(self.hub, host.id)]
+        return [[info], scheduler.tasks_for_host(self.hub, host.id)]
+
+    def getTasks(self):
+        """Tasks ASSIGNED to this host; runs the scheduler when there are none."""
+        host = self._host()
+        result = scheduler.tasks_for_host(self.hub, host.id)
+        if not result:
+            if scheduler.TaskScheduler(self.hub).run():
+                result = scheduler.tasks_for_host(self.hub, host.id)
+        return result
+
+    def getHostTasks(self):
+        return tasks.host_open_tasks(self.hub, self._host().id)
+
+    def openTask(self, task_id):
+        return Task(self.hub, task_id).open(self._host().id)
+
+    def closeTask(self, task_id, response):
+        self._owned_task(self._host(), task_id).close(response)
+
+    def failTask(self, task_id, response):
+        self._owned_task(self._host(), task_id).fail(response)
+
+    def freeTasks(self, tasks):
+        host = self._host()
+        for task_id in tasks:
+            task = Task(self.hub, task_id)
+            if task.verify_host(host.id):
+                task.free()
+
+    def refuseTask(self, task_id, soft=True, msg=''):
+        host = self._host()
+        task = Task(self.hub, task_id)
+        info = task.get_info(strict=True)
+        if info['host_id'] != host.id:
+            return None
+        scheduler.set_refusal(self.hub, host.id, info['id'], soft=bool(soft), msg=str(msg),
+                              by_host=True)
+        task.free()
+        return None
+
+    def setTaskWeight(self, task_id, weight):
+        self._owned_task(self._host(), task_id).set_weight(weight)
+
+    def subtask(self, method, arglist, parent, **opts):
+        """Create a child of an OPEN task of ours (same (parent, label) -> same child)."""
+        host = self._host()
+        self._owned_task(host, parent)
+        opts['parent'] = parent
+        if 'label' in opts:
+            existing = self.hub.db.value('SELECT id FROM tasks WHERE parent = ? AND label = ?',
+                                         (parent, opts['label']))
+            if existing:
+                return existing
+        if 'kwargs' in opts:
+            arglist = koji.encode_args(*arglist, **opts.pop('kwargs'))
+        unknown = set(opts) - set(tasks.MAKE_TASK_OPTS)
+        if unknown:
+            raise koji.ParameterError('Unknown task option(s): %s' % ', '.join(sorted(unknown)))
+        return tasks.make_task(self.hub, method, arglist, **opts)
+
+    def subtask2(self, __parent, __taskopts, __method, *args, **opts):
+        """subtask with the child's keyword arguments encoded (koji.encode_args)."""
+        args = koji.encode_args(*args, **opts)
+        return self.subtask(__method, args, __parent, **__taskopts)
+
+    def taskSetWait(self, parent, tasks):
+        self._host()
+        _tasks_mod().task_set_wait(self.hub, parent, tasks)
+
+    def taskUnwait(self, parent):
+        self._host()
+        _tasks_mod().task_unwait(self.hub, parent)
+
+    def taskWait(self, parent):
+        self._host()
+        return _tasks_mod().task_wait(self.hub, parent)
+
+    def taskWaitResults(self, parent, tasks, canfail=None):
+        self._host()
+        return _tasks_mod().task_wait_results(self.hub, parent, tasks, canfail)
+
+    def newBuildRoot(self, repo, arch, task_id=None, ctype='chroot'):
+        host = self._host()
+        if task_id is not None:
+            self._owned_task(host, task_id)
+        return buildroots.new_buildroot(self.hub, host.id, repo, arch, task_id, ctype)
+
+    def _buildroot_checks(self, brootid, task_id):
+        host = self._host()
+        if task_id is not None:
+            self._owned_task(host, task_id)
+        row = buildroots.assert_host(self.hub, brootid, host.id)
+        if task_id is not None:
+            buildroots.assert_task(row, task_id)
+
+    def setBuildRootState(self, brootid, state, task_id=None):
+        self._buildroot_checks(brootid, task_id)
+        return buildroots.set_state(self.hub, brootid, state)
+
+    def setBuildRootList(self, brootid, rpmlist, task_id=None):
+        self._buildroot_checks(brootid, task_id)
+        return buildroots.set_list(self.hub, brootid, rpmlist)
+
+    def updateBuildRootList(self, brootid, rpmlist, task_id=None):
+        self._buildroot_checks(brootid, task_id)
+        return buildroots.update_list(self.hub, brootid, rpmlist)
+
+    def repoInit(self, tag, task_id=None, event=None, opts=None):
+        self._host()
+        return repos.repo_init(self.hub, tag, task_id=task_id, event=event, opts=opts)
+
+    def repoDone(self, repo_id, data, expire=False, repo_json_updates=None):
+        self._host()
+        return repos.repo_done(self.hub, repo_id, data, expire, repo_json_updates)
+
+
+def _tasks_mod():
+    # the ``tasks`` parameter of some host calls shadows the module name
+    return tasks
+
+
+class HandlerRegistry(object):
+    """XML-RPC method names -> callables, plus the introspection calls."""
+
+    def __init__(self, hub):
+        self.funcs = {}
+        self.register_instance(RootExports(hub))
+        self.register_instance(HostExports(hub), prefix='host')
+        self.funcs['_listapi'] = self.list_api
+        self.funcs['system.listMethods'] = self.system_listMethods
+        self.funcs['system.methodSignature'] = self.system_methodSignature
+        self.funcs['system.methodHelp'] = self.system_methodHelp
+
+    def register_instance(self, instance, prefix=None):
+        for name in dir(instance):
+            if name.startswith('_'):
+                continue
+            func = getattr(instance, name)
+            if not callable(func):
+                continue
+            self.funcs['%s.%s' % (prefix, name) if prefix else name] = func
+
+    def get(self, name):
+        func = self.funcs.get(name)
+        if func is None:
+            raise koji.GenericError('Invalid method: %s' % name)
+        return func
+
+    @staticmethod
+    def _argspec(func):
+        spec = inspect.getfullargspec(func)
+        args = list(spec.args)
+        if inspect.ismethod(func) and args:
+            del args[0]
+        return (args, spec.varargs, spec.varkw, spec.defaults, spec.kwonlyargs,
+                spec.kwonlydefaults, {})
+
+    def list_api(self):
+        """List available API calls"""
+        result = []
+        for name, func in sorted(self.funcs.items()):
+            sig = inspect.signature(func)
+            args = []
+            for pname, param in sig.parameters.items():
+                if param.default is not param.empty:
+                    args.append([pname, param.default])
+                else:
+                    args.append(pname)
+            result.append({
+                'name': name,
+                'doc': func.__doc__,
+                'argspec': self._argspec(func),
+                'argdesc': '(%s)' % ', '.join(str(p) for p in sig.parameters.values()),
+                'args': args,
+            })
+        return result
+
+    def system_listMethods(self):
+        return sorted(self.funcs)
+
+    def system_methodSignature(self, method):
+        return 'signatures not supported'
+
+    def system_methodHelp(self, method):
+        func = self.funcs.get(method)
+        if func is None:
+            return ''
+        sig = inspect.signature(func)
+        text = '%s(%s)' % (method, ', '.join(str(p) for p in sig.parameters.values()))
+        if func.__doc__:
+            text += '\ndescription: %s' % func.__doc__
+        return text

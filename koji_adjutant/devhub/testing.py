@@ -1,0 +1,271 @@
+"""Run a dev hub for tests and benchmarks.
+
+Typical use::
+
+    from koji_adjutant.devhub.testing import DevHub
+
+    with DevHub() as hub:                       # temp topdir, free loopback port
+        hub.add_host('builder1', ['x86_64'], 'secret')
+        repo = hub.make_tag_with_repo('f40-build', ['x86_64'])
+        task_id = hub.make_task('sleep', [1])
+        info = hub.wait_task(task_id, ['CLOSED', 'FAILED'], timeout=60)
+
+The hub runs as a subprocess (``python -m koji_adjutant.devhub serve``), so
+it behaves exactly as it does for a worker: real HTTP, real sessions.  Users,
+hosts, tags and repos are seeded straight into its SQLite database (the
+same code as ``devhub init``), because koji has no API to set passwords.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import koji
+
+from . import seed
+from .config import HubConfig
+
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _state_number(state):
+    if isinstance(state, int):
+        return state
+    return koji.TASK_STATES[state]
+
+
+class DevHub(object):
+    """A dev hub subprocess on a free loopback port.
+
+    :param topdir: koji topdir (default: a temporary directory, removed on stop)
+    :param admin: (name, password) of the admin user that is created
+    :param scheduler_interval: seconds between scheduler runs
+    :param tls: a dict with ``cert``, ``key`` and ``ca`` paths to also serve HTTPS
+    :param extra_args: more ``serve`` options (e.g. ``['--assign-timeout', '5']``)
+    """
+
+    def __init__(self, topdir=None, admin=('kojiadmin', 'kojiadmin'), scheduler_interval=1.0,
+                 tls=None, extra_args=(), host='127.0.0.1', start=True, startup_timeout=30):
+        self._own_topdir = topdir is None
+        self.topdir = os.path.abspath(topdir or tempfile.mkdtemp(prefix='devhub-'))
+        self.admin_user, self.admin_password = admin
+        self.scheduler_interval = scheduler_interval
+        self.tls = tls
+        self.extra_args = list(extra_args)
+        self.bind_host = host
+        self.startup_timeout = startup_timeout
+        self.proc = None
+        self.port = None
+        self.tls_port = None
+        self.log_path = os.path.join(os.path.dirname(self.topdir),
+                                     os.path.basename(self.topdir) + '-devhub.log')
+        self._local = threading.local()
+        self._hub = None
+        if start:
+            self.start()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def db_path(self):
+        return os.path.join(self.topdir, 'devhub.sqlite')
+
+    def _env(self):
+        env = dict(os.environ)
+        env['PYTHONPATH'] = PACKAGE_ROOT + (os.pathsep + env['PYTHONPATH']
+                                            if env.get('PYTHONPATH') else '')
+        return env
+
+    def start(self):
+        """Seed the admin user and start the server; returns when it answers."""
+        if self.proc is not None:
+            return
+        os.makedirs(self.topdir, exist_ok=True)
+        seed.ensure_user(self._seed_hub(), self.admin_user, self.admin_password,
+                         perms=('admin',))
+        port_file = os.path.join(self.topdir, '.devhub-port')
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        cmd = [sys.executable, '-m', 'koji_adjutant.devhub', 'serve', '--topdir', self.topdir,
+               '--host', self.bind_host, '--port', '0', '--port-file', port_file,
+               '--scheduler-interval', str(self.scheduler_interval)]
+        if self.tls:
+            cmd += ['--tls-port', '0', '--tls-cert', self.tls['cert'], '--tls-key',
+                    self.tls['key'], '--tls-ca', self.tls['ca']]
+        cmd += self.extra_args
+        log = open(self.log_path, 'ab')
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         env=self._env(), cwd=PACKAGE_ROOT)
+        finally:
+            log.close()
+        deadline = time.time() + self.startup_timeout
+        while not os.path.exists(port_file):
+            if self.proc.poll() is not None:
+                raise RuntimeError('dev hub exited with %s; log: %s\n%s'
+                                   % (self.proc.returncode, self.log_path, self.log_tail()))
+            if time.time() > deadline:
+                self.stop()
+                raise RuntimeError('dev hub did not start; log: %s' % self.log_path)
+            time.sleep(0.05)
+        with open(port_file) as fo:
+            parts = fo.read().split()
+        self.port = int(parts[0])
+        self.tls_port = int(parts[1]) if len(parts) > 1 else None
+        self._local = threading.local()
+        while True:
+            try:
+                koji.ClientSession(self.url).getAPIVersion()
+                break
+            except Exception:
+                if time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError('dev hub does not answer; log: %s' % self.log_path)
+                time.sleep(0.05)
+
+    def stop(self, cleanup=True):
+        """Stop the server (and remove a temporary topdir when cleanup is true)."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            self.proc = None
+        self._local = threading.local()
+        if self._hub is not None:
+            self._hub.close()
+            self._hub = None
+        if cleanup and self._own_topdir:
+            shutil.rmtree(self.topdir, ignore_errors=True)
+            if os.path.exists(self.log_path):
+                os.unlink(self.log_path)
+
+    def restart(self):
+        """Stop and start again on the same topdir/database (state is kept)."""
+        self.stop(cleanup=False)
+        self.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path, 'rt', errors='replace') as fo:
+                return ''.join(fo.readlines()[-lines:])
+        except OSError:
+            return ''
+
+    def _seed_hub(self):
+        if self._hub is None:
+            from .hub import Hub
+            self._hub = Hub(HubConfig(self.topdir))
+        return self._hub
+
+    # -- addresses ----------------------------------------------------------------------
+
+    @property
+    def url(self):
+        """The hub URL (kojid.conf ``server``)."""
+        return 'http://%s:%d/kojihub' % (self.bind_host, self.port)
+
+    @property
+    def tls_url(self):
+        if not self.tls_port:
+            return None
+        return 'https://%s:%d/kojihub' % (self.bind_host, self.tls_port)
+
+    @property
+    def topurl(self):
+        """Where topdir is served (kojid.conf ``topurl``)."""
+        return 'http://%s:%d/kojifiles' % (self.bind_host, self.port)
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def session(self, user=None, password=None, **opts):
+        """A new koji.ClientSession, logged in when a user is given."""
+        session = koji.ClientSession(self.url, opts=opts)
+        if user is not None:
+            session.opts['user'] = user
+            session.opts['password'] = password
+            session.login()
+        return session
+
+    def admin_session(self):
+        """The admin's logged-in session (one per thread, reused)."""
+        session = getattr(self._local, 'admin', None)
+        if session is None or not session.logged_in:
+            session = self.session(self.admin_user, self.admin_password)
+            self._local.admin = session
+        return session
+
+    def host_session(self, name, password, exclusive=True, force=False):
+        """A session logged in as a build host, made exclusive like kojid does."""
+        session = self.session(name, password)
+        if exclusive:
+            session.exclusiveSession(force=force)
+        return session
+
+    def write_koji_config(self, path, user=None, password=None, profile='devhub'):
+        """Write a koji client config for this hub; returns the profile name."""
+        lines = ['[%s]' % profile, 'server = %s' % self.url, 'topurl = %s' % self.topurl,
+                 'topdir = %s' % self.topdir, 'authtype = password',
+                 'user = %s' % (user or self.admin_user),
+                 'password = %s' % (password or self.admin_password), 'anon_retry = true',
+                 'max_retries = 3', 'retry_interval = 1']
+        with open(path, 'wt') as fo:
+            fo.write('\n'.join(lines) + '\n')
+        return profile
+
+    # -- seeding and tasks -----------------------------------------------------------------
+
+    def add_user(self, name, password, perms=()):
+        return seed.ensure_user(self._seed_hub(), name, password, perms=perms)
+
+    def add_host(self, name, arches, password, channels=('default',), capacity=None):
+        """Create (or update) a build host whose user logs in with password."""
+        host_id = seed.ensure_host(self._seed_hub(), name, password, list(arches),
+                                   channels=channels)
+        if capacity is not None:
+            self.admin_session().editHost(name, capacity=float(capacity))
+        return host_id
+
+    def make_tag_with_repo(self, name, arches, extra=None):
+        """Create (or update) a tag and give it an empty READY repo; returns repoInfo."""
+        hub = self._seed_hub()
+        seed.ensure_tag(hub, name, list(arches), extra=extra)
+        repo_id = seed.make_repo(hub, name)
+        return self.admin_session().repoInfo(repo_id, strict=True)
+
+    def make_task(self, method, args, **opts):
+        """makeTask as admin; returns the task id."""
+        return self.admin_session().makeTask(method, list(args), **opts)
+
+    def task_info(self, task_id, request=False):
+        return self.admin_session().getTaskInfo(task_id, request=request, strict=True)
+
+    def wait_task(self, task_id, states=('CLOSED', 'FAILED', 'CANCELED'), timeout=60,
+                  interval=0.2):
+        """Poll until the task is in one of states (names or numbers); returns its info."""
+        wanted = set(_state_number(s) for s in states)
+        deadline = time.time() + timeout
+        while True:
+            info = self.task_info(task_id)
+            if info['state'] in wanted:
+                return info
+            if time.time() > deadline:
+                raise TimeoutError('task %s still %s after %ss (wanted %s)'
+                                   % (task_id, koji.TASK_STATES[info['state']], timeout,
+                                      sorted(koji.TASK_STATES[s] for s in wanted)))
+            time.sleep(interval)
