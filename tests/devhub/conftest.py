@@ -17,7 +17,7 @@ def devhub(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _cancel_leftover_tasks(request):
-    """Cancel unfinished tasks after each test so they cannot reach later tests' hosts."""
+    """After each test: cancel unfinished tasks and disable the hosts it made."""
     yield
     if 'devhub' not in request.fixturenames:
         return
@@ -28,6 +28,9 @@ def _cancel_leftover_tasks(request):
     states = [koji.TASK_STATES[s] for s in ('FREE', 'ASSIGNED', 'OPEN')]
     for task in session.listTasks(opts={'state': states, 'parent': None}):
         session.cancelTask(task['id'])
+    # builders of one test must not pick up the tasks of the next one
+    for host in session.listHosts(enabled=True):
+        session.disableHost(host['name'])
 
 
 @pytest.fixture
