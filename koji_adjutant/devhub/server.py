@@ -316,6 +316,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if fullpath != topdir and not fullpath.startswith(topdir + os.sep):
             self._send(403, 'Forbidden\n')
             return
+        if self._hidden(fullpath, parts):
+            self._send(404, 'Not Found\n')
+            return
         if os.path.isdir(fullpath):
             if not urlpath.endswith('/'):
                 self._send(301, '', extra=[('Location', urlpath + '/')])
@@ -367,13 +370,19 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
                 remaining -= len(chunk)
 
-    @staticmethod
-    def _index(fullpath, urlpath):
+    def _hidden(self, fullpath, parts=()):
+        """Dot files (upload owner marks) and the hub database are never served."""
+        if any(p.startswith('.') for p in parts):
+            return True
+        db_path = os.path.realpath(self.app.hub.config.db_path)
+        return fullpath in (db_path, db_path + '-wal', db_path + '-shm', db_path + '-journal')
+
+    def _index(self, fullpath, urlpath):
         title = html.escape(urllib.parse.unquote(urlpath))
         lines = ['<!DOCTYPE html>', '<html><head><title>Index of %s</title></head><body>' % title,
                  '<h1>Index of %s</h1><ul>' % title, '<li><a href="../">../</a></li>']
         for name in sorted(os.listdir(fullpath)):
-            if name.startswith('.'):
+            if self._hidden(os.path.realpath(os.path.join(fullpath, name)), (name,)):
                 continue
             display = name + ('/' if os.path.isdir(os.path.join(fullpath, name)) else '')
             lines.append('<li><a href="%s">%s</a></li>'
