@@ -81,7 +81,8 @@ def get_tag_id(hub, tagInfo, strict=False):
 def create_tag(hub, name, parent=None, arches=None, perm=None, locked=False,
                maven_support=False, maven_include_all=False, extra=None):
     users.verify_name(name, 'Tag name')
-    arches = koji.parse_arches(arches, strict=True, allow_none=True)
+    # no arches is stored as NULL so that getBuildConfig inherits them
+    arches = koji.parse_arches(arches, strict=True, allow_none=True) or None
     if maven_support or maven_include_all:
         raise koji.GenericError('Maven support not enabled')
     if get_tag(hub, name):
@@ -128,7 +129,8 @@ def edit_tag(hub, tagInfo, **kwargs):
             raise koji.GenericError('Name %s already taken by tag %s' % (name, other))
         changes['name'] = name
     if 'arches' in kwargs and kwargs['arches'] != tag['arches']:
-        changes['arches'] = koji.parse_arches(kwargs['arches'], strict=True, allow_none=True)
+        changes['arches'] = koji.parse_arches(kwargs['arches'], strict=True,
+                                              allow_none=True) or None
     if 'locked' in kwargs:
         changes['locked'] = 1 if kwargs['locked'] else 0
     perm = kwargs.get('perm_id', kwargs.get('perm', tag['perm_id']))
@@ -286,7 +288,7 @@ def get_build_config(hub, tag, event=None):
         if link['noconfig']:
             continue
         ancestor = get_tag(hub, link['parent_id'], strict=True)
-        if taginfo['arches'] is None and ancestor['arches'] is not None:
+        if not taginfo['arches'] and ancestor['arches']:
             taginfo['arches'] = ancestor['arches']
             taginfo['config_inheritance']['arches'] = {'id': ancestor['id'],
                                                        'name': ancestor['name']}
