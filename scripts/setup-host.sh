@@ -371,18 +371,18 @@ setup_lint() {
     done
     command -v shellcheck >/dev/null || die "shellcheck is missing (Debian package shellcheck)"
 
-    local wheel_dir="$CACHE_DIR/pip-$ANSIBLE_TEST_PIP_VERSION" wheel
-    wheel=$(cached_file "$wheel_dir" "pip-$ANSIBLE_TEST_PIP_VERSION-*.whl")
-    if [[ -z $wheel ]]; then
-        mkdir -p "$wheel_dir"
-        run_logged pip-download-pip "$VENV_PY" -m pip download --quiet --no-deps \
-            --only-binary=:all: -d "$wheel_dir" "pip==$ANSIBLE_TEST_PIP_VERSION"
-        wheel=$(cached_file "$wheel_dir" "pip-$ANSIBLE_TEST_PIP_VERSION-*.whl")
-        [[ -n $wheel ]] || die "pip download did not produce pip-$ANSIBLE_TEST_PIP_VERSION-*.whl"
-    fi
-    local cache_dir="$HOME/.ansible/test/cache"
+    # The wheel lives next to get_pip_*.py in the per-user ansible-test cache (not in the
+    # checkout), so every checkout of this user writes the same file and none can break another.
+    local cache_dir="$HOME/.ansible/test/cache" wheel
     local get_pip="$cache_dir/get_pip_${ANSIBLE_TEST_PIP_VERSION//./_}.py"
     mkdir -p "$cache_dir"
+    wheel=$(cached_file "$cache_dir" "pip-$ANSIBLE_TEST_PIP_VERSION-*.whl")
+    if [[ -z $wheel ]]; then
+        run_logged pip-download-pip "$VENV_PY" -m pip download --quiet --no-deps \
+            --only-binary=:all: -d "$cache_dir" "pip==$ANSIBLE_TEST_PIP_VERSION"
+        wheel=$(cached_file "$cache_dir" "pip-$ANSIBLE_TEST_PIP_VERSION-*.whl")
+        [[ -n $wheel ]] || die "pip download did not produce pip-$ANSIBLE_TEST_PIP_VERSION-*.whl"
+    fi
     local tmp
     tmp=$(mktemp)
     write_get_pip "$wheel" "$tmp"
