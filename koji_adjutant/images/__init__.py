@@ -8,6 +8,7 @@ See docs/buildroot-images.md.
 from .buildroot import (
     BUILD_USER,
     DEFAULT_BUILDROOT_IMAGE,
+    DEFAULT_IMAGE,
     IMAGE_LABEL,
     RECIPE_LABEL,
     ImageBuildError,
@@ -19,6 +20,7 @@ from .buildroot import (
 __all__ = [
     "BUILD_USER",
     "DEFAULT_BUILDROOT_IMAGE",
+    "DEFAULT_IMAGE",
     "IMAGE_LABEL",
     "RECIPE_LABEL",
     "ImageBuildError",

@@ -1,4 +1,4 @@
-"""python -m koji_adjutant.images build [--name IMAGE] [--force]"""
+"""python -m koji_adjutant.images build [--name IMAGE] [--force]  (also: koji-adjutant image ...)"""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from .buildroot import (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m koji_adjutant.images",
+    called_as_cli = os.path.basename(sys.argv[0]) == "koji-adjutant"
+    parser = argparse.ArgumentParser(prog="koji-adjutant image" if called_as_cli else "python -m koji_adjutant.images",
                                      description="Build koji-adjutant's container images.")
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser(

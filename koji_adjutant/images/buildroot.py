@@ -31,12 +31,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import customize
 
 DEFAULT_BUILDROOT_IMAGE = "localhost/koji-adjutant-buildroot:bookworm"
+DEFAULT_IMAGE = DEFAULT_BUILDROOT_IMAGE  # short alias
 SUITE = "bookworm"
 # Labels of the image. IMAGE_LABEL=buildroot marks every buildroot image made here.
 IMAGE_LABEL = "io.koji.adjutant.image"

@@ -107,7 +107,7 @@ def parse_provides(text: str, source: str = PROVIDES_FILE) -> list[ProvidesRule]
             elif token.startswith("/"):
                 rule.paths.append(token)
             elif "=" in token:
-                name, _, version = token.partition("=")
+                name, version = token.split("=", 1)
                 if not _CAPABILITY.match(name) or not _RPM_VERSION.match(version):
                     raise CustomizeError(f"{where}: bad name=version {token!r}")
                 rule.fixed[name] = version
@@ -286,7 +286,8 @@ def customize(rootfs: Path, recipe_dir: Path, recipe: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m koji_adjutant.images.customize", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m koji_adjutant.images.customize",
+                                     description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--recipe-dir", type=Path, required=True, help="images/buildroot of the checkout")
     parser.add_argument("--recipe", required=True, help="recipe hash (goes into the package release)")
     parser.add_argument("rootfs", type=Path)
