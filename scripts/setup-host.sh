@@ -315,10 +315,13 @@ EOF
         note "linked collections/ansible_collections/koji_adjutant/builder -> ../../.. (the repo)"
     fi
 
-    local listing
-    listing=$("$VENV/bin/ansible-galaxy" collection list --collections-path "$COLLECTIONS_ROOT" 2>&1 |
-        awk '$1 ~ /^(containers\.podman|ansible\.posix|koji_adjutant\.builder)$/ {print $1, $2}') ||
-        true
+    local listing="" name version _
+    while read -r name version _; do
+        case $name in
+        containers.podman | ansible.posix | koji_adjutant.builder) listing+="$name $version"$'\n' ;;
+        esac
+    done < <("$VENV/bin/ansible-galaxy" collection list --collections-path "$COLLECTIONS_ROOT" 2>&1 || true)
+    listing=${listing%$'\n'}
     for c in containers.podman ansible.posix koji_adjutant.builder; do
         grep -q "^$c " <<<"$listing" ||
             die "ansible-galaxy does not see the collection $c under $COLLECTIONS_ROOT"
