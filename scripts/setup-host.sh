@@ -30,7 +30,7 @@ readonly COLLECTIONS_DIR="$COLLECTIONS_ROOT/ansible_collections"
 # The `ansible` community package whose bundled collections match ansible-core 2.19.
 readonly ANSIBLE_BUNDLE_VERSION=12.3.0
 readonly BUNDLED_COLLECTIONS=(containers/podman ansible/posix)
-# ansible-test (2.19) bootstraps pip with get-pip for this pip version; see setup_ansible_test.
+# ansible-test (2.19) bootstraps pip with get-pip for this pip version; see write_get_pip.
 readonly ANSIBLE_TEST_PIP_VERSION=24.2
 readonly PODMAN_CONF=/etc/containers/containers.conf.d/50-koji-adjutant.conf
 readonly CHECK_IMAGE=localhost/koji-adjutant-hostcheck:latest
@@ -42,7 +42,7 @@ APT_PACKAGES=(
     mmdebstrap           # builds the offline Debian-based buildroot image
     rpm dnf createrepo-c # rpmbuild/dnf inside buildroots, createrepo_c for repos, rpm on the host
     python3-rpm          # `import rpm` for koji's header helpers (no PyPI equivalent)
-    python3-venv python3-dev
+    python3 python3-venv python3-dev # the venv is made from Debian's python (python3-rpm)
     libkrb5-dev gcc make libc6-dev # koji -> requests-gssapi -> gssapi compiles against krb5
     git openssl ca-certificates
 )
@@ -119,7 +119,7 @@ setup_apt() {
     fi
     need_root "installing ${missing[*]}"
     local missing_before=("${missing[@]}")
-    note "installing: ${missing[*]}"
+    note "installing (a few minutes on a bare machine): ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     run_logged apt-update apt-get update -q
     run_logged apt-install apt-get install -y -q -o Dpkg::Use-Pty=0 "${missing[@]}"
