@@ -208,9 +208,6 @@ class TaskScheduler(object):
             return False
         if host['capacity'] - host['_load'] <= min_avail:
             return False
-        methods = host['data'].get('methods')
-        if isinstance(methods, list) and task['method'] not in methods:
-            return False
         if (task['task_id'], host['id']) in refused:
             return False
         return True

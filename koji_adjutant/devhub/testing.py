@@ -81,8 +81,12 @@ class DevHub(object):
                                             if env.get('PYTHONPATH') else '')
         return env
 
-    def start(self):
-        """Seed the admin user and start the server; returns when it answers."""
+    def start(self, port=0, tls_port=0):
+        """Seed the admin user and start the server; returns when it answers.
+
+        Port 0 picks a free port; restart() passes the previous ports so that
+        existing clients (and their sessions) keep working.
+        """
         if self.proc is not None:
             return
         os.makedirs(self.topdir, exist_ok=True)
@@ -92,10 +96,10 @@ class DevHub(object):
         if os.path.exists(port_file):
             os.unlink(port_file)
         cmd = [sys.executable, '-m', 'koji_adjutant.devhub', 'serve', '--topdir', self.topdir,
-               '--host', self.bind_host, '--port', '0', '--port-file', port_file,
+               '--host', self.bind_host, '--port', str(port), '--port-file', port_file,
                '--scheduler-interval', str(self.scheduler_interval)]
         if self.tls:
-            cmd += ['--tls-port', '0', '--tls-cert', self.tls['cert'], '--tls-key',
+            cmd += ['--tls-port', str(tls_port or 0), '--tls-cert', self.tls['cert'], '--tls-key',
                     self.tls['key'], '--tls-ca', self.tls['ca']]
         cmd += self.extra_args
         log = open(self.log_path, 'ab')
@@ -149,9 +153,10 @@ class DevHub(object):
                 os.unlink(self.log_path)
 
     def restart(self):
-        """Stop and start again on the same topdir/database (state is kept)."""
+        """Stop and start again on the same topdir, database and ports (state is kept)."""
+        port, tls_port = self.port, self.tls_port
         self.stop(cleanup=False)
-        self.start()
+        self.start(port=port, tls_port=tls_port)
 
     def __enter__(self):
         return self
@@ -217,16 +222,24 @@ class DevHub(object):
             session.exclusiveSession(force=force)
         return session
 
-    def write_koji_config(self, path, user=None, password=None, profile='devhub'):
-        """Write a koji client config for this hub; returns the profile name."""
+    def write_koji_config(self, path, profile='devhub'):
+        """Write a koji CLI config for this hub; returns the profile name.
+
+        The koji CLI reads no user/password from its config file: pass them as
+        ``koji -c PATH -p PROFILE --user NAME --password PASSWORD ...``
+        (see :meth:`koji_cli_args`).
+        """
         lines = ['[%s]' % profile, 'server = %s' % self.url, 'topurl = %s' % self.topurl,
-                 'topdir = %s' % self.topdir, 'authtype = password',
-                 'user = %s' % (user or self.admin_user),
-                 'password = %s' % (password or self.admin_password), 'anon_retry = true',
+                 'topdir = %s' % self.topdir, 'authtype = password', 'anon_retry = true',
                  'max_retries = 3', 'retry_interval = 1']
         with open(path, 'wt') as fo:
             fo.write('\n'.join(lines) + '\n')
         return profile
+
+    def koji_cli_args(self, config_path, user=None, password=None, profile='devhub'):
+        """Global ``koji`` CLI options for a config written by write_koji_config."""
+        return ['-c', config_path, '-p', profile, '--user', user or self.admin_user,
+                '--password', password or self.admin_password]
 
     # -- seeding and tasks -----------------------------------------------------------------
 
