@@ -117,6 +117,7 @@ class Worker(object):
         for orphan in containers.task_containers(self.config.worker_name):
             LOG.info("removing orphan container %s (task %s)", orphan["name"], orphan["task_id"])
             containers.remove_container(orphan["name"])
+        kill_orphan_playbooks(self.runs_dir())
         for name in os.listdir(self.runs_dir()):
             shutil.rmtree(os.path.join(self.runs_dir(), name), ignore_errors=True)
 
@@ -129,8 +130,8 @@ class Worker(object):
         for run in list(self.runs.values()):
             if run.thread is not None:
                 run.thread.join(max(0.1, deadline - time.time()))
-        ours = list(self.runs)
         try:
+            ours = [t["id"] for t in self.session.host.getHostTasks() if t["id"] in self.runs]
             if ours:
                 self.session.host.freeTasks(ours)
             for run in list(self.runs.values()):
@@ -262,7 +263,9 @@ class Worker(object):
     def launch(self, claim):
         task_id = claim.task_id
         task_dir = self.task_dir(task_id)
-        private_dir = os.path.join(self.runs_dir(), str(task_id))
+        # a new directory per launch: a playbook left from a crashed worker can
+        # never touch the session file of a new run of the same task
+        private_dir = os.path.join(self.runs_dir(), "%d-%d" % (task_id, int(time.time() * 1000)))
         for directory in (task_dir, private_dir):
             if os.path.exists(directory):
                 shutil.rmtree(directory)
@@ -291,6 +294,9 @@ class Worker(object):
             "ansible_python_interpreter": sys.executable,
         }}}}
         envvars = {
+            # ansible-playbook of the same installation as this daemon
+            "PATH": os.pathsep.join([os.path.dirname(sys.executable),
+                                     os.environ.get("PATH", "/usr/bin:/bin")]),
             "ANSIBLE_COLLECTIONS_PATH": collections_path(),
             "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
             "ANSIBLE_LOCALHOST_WARNING": "False",
@@ -318,12 +324,24 @@ class Worker(object):
                        % (run.method, status, rc, log_copy or "the worker log"))
             LOG.error("task %s: %s", run.task_id, message)
             self._fail(run.task_id, 1, message)
+        self.expire_buildroots(run.task_id)
         elapsed = time.time() - run.started
         LOG.info("task %s (%s) done in %.1fs: runner %s", run.task_id, run.method, elapsed, status)
         hub_session.close_task_session(self.session, run.session_id)
         final = koji.TASK_STATES[info["state"]] if info else "MISSING"
         self.cleanup_run(run, keep_task_dir=final != "CLOSED")
         del self.runs[run.task_id]
+
+    def expire_buildroots(self, task_id):
+        """Expire buildroots a stopped or crashed playbook left active (kojid's updateBuildroots)."""
+        active = [koji.BR_STATES[s] for s in ("INIT", "WAITING", "BUILDING")]
+        try:
+            for broot in self.session.listBuildroots(taskID=task_id, state=active):
+                if broot.get("host_id") in (None, self.host_id):
+                    LOG.info("task %s: expiring buildroot %s", task_id, broot["id"])
+                    self.session.host.setBuildRootState(broot["id"], koji.BR_STATES["EXPIRED"])
+        except koji.GenericError as exc:
+            LOG.warning("task %s: cannot expire its buildroots: %s", task_id, exc)
 
     def _fail(self, task_id, code, message):
         try:
@@ -366,6 +384,35 @@ class Worker(object):
             "tasks": [{"id": r.task_id, "method": r.method, "weight": r.weight,
                        "elapsed": round(time.time() - r.started, 1)} for r in self.runs.values()],
         }
+
+
+def kill_orphan_playbooks(runs_dir):
+    """Kill playbook processes a crashed worker left running (their process groups).
+
+    ansible-runner starts ansible-playbook in a process group of its own, so
+    killing the daemon does not end it; its command line names its private
+    data dir under ``runs_dir``.
+    """
+    marker = os.path.abspath(runs_dir) + os.sep
+    groups = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            if marker in cmdline:
+                groups.add(os.getpgid(int(pid)))
+        except (OSError, ProcessLookupError):
+            continue
+    groups.discard(os.getpgrp())
+    for group in groups:
+        LOG.info("killing playbook process group %s left by a previous run", group)
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
+    return groups
 
 
 def run_worker(config, once=False):

@@ -166,6 +166,8 @@ def task_containers(worker_id=None):
 
 
 def copy_into(name, source, target):
+    """Copy a host file into the container, creating the target's directory."""
+    podman(["exec", "--user", "root", name, "mkdir", "-p", os.path.dirname(target) or "/"])
     podman(["cp", source, "%s:%s" % (name, target)])
 
 

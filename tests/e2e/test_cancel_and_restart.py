@@ -62,7 +62,8 @@ def test_killed_worker_restart_frees_task_and_removes_orphan(tmp_path, hub, srpm
     try:
         wait_for(lambda: "freeing stale tasks from a previous run: [%d]" % task_id
                  in second.log(), 60, what="the restarted worker to free the task")
-        assert "removing orphan container koji-task-%d" % task_id in second.log()
+        wait_for(lambda: "removing orphan container koji-task-%d" % task_id in second.log(), 30,
+                 what="the restarted worker to remove the orphan container")
         session = hub.admin_session()
         for broot_id in old_broots:
             assert session.getBuildroot(broot_id)["state"] == koji.BR_STATES["EXPIRED"]
