@@ -303,6 +303,8 @@ class Worker(object):
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
             "ANSIBLE_NOCOLOR": "True",
+            # per-step timings in <log_dir>/tasks/<id>.log
+            "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
         }
         run.thread, run.runner = ansible_runner.run_async(
             private_data_dir=private_dir, playbook=playbook, extravars=extravars,
