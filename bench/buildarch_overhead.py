@@ -63,9 +63,9 @@ def main():
         worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c",
                                    conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            bare = [bare_rebuild(image, srpm) for _ in range(args.runs)]
+            bare = [bare_rebuild(image, srpm) for dummy in range(args.runs)]
             durations, pickups = [], []
-            for _ in range(args.runs):
+            for dummy in range(args.runs):
                 task_id = hub.make_task("buildArch", [pkg, "bench-build", "x86_64", True,
                                                       {"repo_id": repo["id"]}], arch="x86_64")
                 info = hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=600)

@@ -1,3 +1,5 @@
 """Make the checkout importable as the koji_adjutant.builder collection."""
 
-import koji_adjutant  # noqa: F401  (puts <repo>/collections on sys.path)
+import koji_adjutant
+
+koji_adjutant.ensure_collection_importable()

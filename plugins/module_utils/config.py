@@ -96,7 +96,7 @@ def _key_values(value):
     for item in value.replace(",", " ").split():
         if "=" not in item:
             raise ValueError("expected key=value items, got %r" % item)
-        key, _, val = item.partition("=")
+        key, dummy, val = item.partition("=")
         if not key:
             raise ValueError("empty key in %r" % item)
         result[key.strip()] = val.strip()
@@ -336,7 +336,7 @@ def load_config(path=None, environ=None, overrides=None):
         else:
             values[key] = default
 
-    known_adjutant = set(k for k, _, _ in ADJUTANT_OPTIONS)
+    known_adjutant = set(option[0] for option in ADJUTANT_OPTIONS)
     if parser.has_section("adjutant"):
         for key in parser.options("adjutant"):
             if key not in known_adjutant:
@@ -357,7 +357,7 @@ def load_config(path=None, environ=None, overrides=None):
             values[key] = _convert(source, key, converter, raw)
 
     for key, raw in (overrides or {}).items():
-        for name, converter, _ in KOJID_OPTIONS + ADJUTANT_OPTIONS:
+        for name, converter, dummy in KOJID_OPTIONS + ADJUTANT_OPTIONS:
             if name == key:
                 values[key] = _convert("override", key, converter, raw)
                 break

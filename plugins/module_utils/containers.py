@@ -35,7 +35,7 @@ class ContainerError(Exception):
 def podman(args, check=True, timeout=None, input_data=None):
     """Run ``podman <args>``; return CompletedProcess (text)."""
     try:
-        proc = subprocess.run(["podman"] + list(args), stdout=subprocess.PIPE,
+        proc = subprocess.run(["podman"] + list(args), check=False, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True,
                               timeout=timeout, input=input_data)
     except FileNotFoundError:

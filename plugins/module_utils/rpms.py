@@ -23,17 +23,13 @@ except ImportError:  # pragma: no cover - reported by the modules
     HAS_KOJI = False
 
 try:
-    import rpm  # noqa: F401  (koji's header helpers need it)
+    # koji's header helpers need the rpm bindings
+    import rpm  # noqa: F401  pylint: disable=unused-import
     HAS_RPM = True
 except ImportError:  # pragma: no cover
     HAS_RPM = False
 
-try:
-    from urllib.request import urlopen
-    from urllib.error import URLError
-except ImportError:  # pragma: no cover
-    urlopen = None
-    URLError = IOError
+from ansible.module_utils.urls import open_url
 
 HEADER_FIELDS = ["name", "version", "release", "epoch", "arch", "sourcepackage",
                  "packager", "vendor", "distribution", "buildarchs", "exclusivearch",
@@ -75,11 +71,11 @@ def fetch_work_file(config, relpath, dest_dir):
     for topurl in config.topurl:
         url = "%s/work/%s" % (topurl.rstrip("/"), relpath)
         try:
-            response = urlopen(url, timeout=300)
+            response = open_url(url, timeout=300)
             with open(dest, "wb") as out:
                 shutil.copyfileobj(response, out)
             return dest
-        except (URLError, IOError, OSError) as exc:
+        except Exception as exc:  # open_url raises HTTPError, URLError, SSL errors…
             errors.append("%s: %s" % (url, exc))
     raise InputError("cannot download input file work/%s: %s" % (relpath, "; ".join(errors)))
 

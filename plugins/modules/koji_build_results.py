@@ -10,6 +10,8 @@ DOCUMENTATION = r"""
 module: koji_build_results
 short_description: Collect and check a buildArch task's rpms and make kojid's result
 version_added: 0.1.0
+author:
+  - koji-adjutant developers (@koji-adjutant)
 description:
   - Collects the binary rpms and the rebuilt SRPM of an rpm build from the build directory
     (flat C(N-V-R.A.rpm) names, as koji's C(_rpmfilename) makes them), and checks them the way
@@ -19,6 +21,8 @@ description:
     C(Rpmdiff) kojihash - when there are noarch rpms, and adds it to the logs.
   - Returns the files to upload and the task result (C(rpms), C(srpms), C(logs), C(brootid)) with
     C(tasks/<id % 10000>/<id>/<file>) paths, for M(koji_adjutant.builder.koji_upload).
+extends_documentation_fragment:
+  - koji_adjutant.builder.attributes
 attributes:
   check_mode:
     support: full

@@ -10,6 +10,8 @@ DOCUMENTATION = r"""
 module: koji_buildroot
 short_description: Manage a koji task's buildroot record and configuration
 version_added: 0.1.0
+author:
+  - koji-adjutant developers (@koji-adjutant)
 description:
   - C(state=present) - checks the task's repo (C(repoInfo); READY or EXPIRED), reads the build
     tag as of the repo's event (C(getBuildConfig)), creates the hub's buildroot record
@@ -22,6 +24,7 @@ description:
     buildroot was BUILDING and sets it EXPIRED. Use it in an C(always) section so a failed
     task's buildroot is expired too.
 extends_documentation_fragment:
+  - koji_adjutant.builder.attributes
   - koji_adjutant.builder.hub
   - koji_adjutant.builder.hub.TASK
 attributes:

@@ -10,6 +10,8 @@ DOCUMENTATION = r"""
 module: koji_task_claim
 short_description: Check in with the koji hub and take a task assigned to this build host
 version_added: 0.1.0
+author:
+  - koji-adjutant developers (@koji-adjutant)
 description:
   - Takes a koji task the way kojid does, so the hub cannot tell the difference.
   - With a session file that exists (the worker daemon writes one per task), the task given
@@ -24,6 +26,7 @@ description:
   - The task's parameters are decoded with koji's own signatures; parameters of the wrong
     number or type fail the module with C(koji_fault=ParameterError).
 extends_documentation_fragment:
+  - koji_adjutant.builder.attributes
   - koji_adjutant.builder.hub
 attributes:
   check_mode:
@@ -78,7 +81,10 @@ task:
                       keep_srpm: true, opts: {repo_id: 7}}}
     weight: {description: Weight set on the hub., type: float, sample: 1.5}
     arch: {description: Task arch., type: str, sample: x86_64}
-    status: {description: taken, already_ours, refused or lost., type: str, sample: taken}
+    status:
+      description: C(taken), C(already_ours), C(refused) or C(lost).
+      type: str
+      sample: taken
     reason: {description: Why a task was refused or lost., type: str}
 claimed:
   description: Whether a task is now OPEN on this host for this playbook.

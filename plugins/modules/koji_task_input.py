@@ -10,6 +10,8 @@ DOCUMENTATION = r"""
 module: koji_task_input
 short_description: Fetch a koji task's input file from the work area and check it
 version_added: 0.1.0
+author:
+  - koji-adjutant developers (@koji-adjutant)
 description:
   - Copies C(<topdir>/work/<path>) when the topdir is mounted on the worker, else downloads
     C(<topurl>/work/<path>) - as kojid's C(localPath) does - into O(dest).
@@ -17,6 +19,8 @@ description:
     (C(SRPM file missing)), and with O(kind=srpm) a file that is not a source rpm.
   - With O(kind=srpm) returns the header facts the task needs (NVR, BuildArch, ExclusiveArch,
     ExcludeArch, BuildRequires).
+extends_documentation_fragment:
+  - koji_adjutant.builder.attributes
 attributes:
   check_mode:
     support: full

@@ -10,17 +10,20 @@ DOCUMENTATION = r"""
 module: koji_upload
 short_description: Upload a koji task's files, then close or fail the task
 version_added: 0.1.0
+author:
+  - koji-adjutant developers (@koji-adjutant)
 description:
   - Uploads O(files) into the task's upload directory on the hub
     (C(tasks/<id % 10000>/<id>), koji's fast upload via C(ClientSession.uploadWrapper)).
   - C(state=closed) then closes the task (C(host.closeTask)) with O(result) encoded exactly as
     kojid encodes a handler's return value - an XML-RPC methodResponse string.
   - C(state=failed) fails it (C(host.failTask)) with a koji Fault of O(fault_class) and
-    O(message). Uploads are attempted first; an upload that fails then is reported in the
+    O(fault_message). Uploads are attempted first; an upload that fails then is reported in the
     message, never instead of it.
   - A task that is no longer OPEN on this host (canceled, reassigned) is not changed;
     C(state=failed) then reports it and succeeds, C(state=closed) fails.
 extends_documentation_fragment:
+  - koji_adjutant.builder.attributes
   - koji_adjutant.builder.hub
   - koji_adjutant.builder.hub.TASK
 attributes:
@@ -46,7 +49,7 @@ options:
     description: koji exception name or fault code for O(state=failed).
     type: str
     default: GenericError
-  message:
+  fault_message:
     description: The failure message for O(state=failed); say what went wrong.
     type: str
   logout:
@@ -71,7 +74,7 @@ EXAMPLES = r"""
     files: "{{ logs }}"
     state: failed
     fault_class: "{{ ansible_failed_result.koji_fault | default('GenericError') }}"
-    message: "{{ ansible_failed_result.msg }}"
+    fault_message: "{{ ansible_failed_result.msg }}"
 """
 
 RETURN = r"""
@@ -123,11 +126,11 @@ def main():
         files=dict(type="list", elements="path", default=[]),
         result=dict(type="raw"),
         fault_class=dict(type="str", default="GenericError"),
-        message=dict(type="str"),
+        fault_message=dict(type="str"),
         logout=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "failed", ("message",))])
+                           required_if=[("state", "failed", ("fault_message",))])
     params = module.params
     state = params["state"]
     try:
@@ -160,7 +163,7 @@ def main():
             task_result.close_task(session, task_id, params["result"])
             current = "CLOSED"
         elif state == "failed":
-            message = params["message"]
+            message = params["fault_message"]
             if problems:
                 message += "\n(also: %s)" % "; ".join(problems)
             task_result.fail_task(session, task_id, code, message)

@@ -10,6 +10,8 @@ DOCUMENTATION = r"""
 module: podman_build_step
 short_description: Run one step of a koji task in the task's podman container, with a live log
 version_added: 0.1.0
+author:
+  - koji-adjutant developers (@koji-adjutant)
 description:
   - Every koji task runs in its own ephemeral container, named C(koji-task-<id>) and labelled
     C(io.koji.adjutant.task_id), C(io.koji.adjutant.worker_id) and C(io.koji.adjutant.method).
@@ -25,6 +27,7 @@ description:
     and O(failure_message).
   - C(state=absent) removes the container; use it in an C(always) section.
 extends_documentation_fragment:
+  - koji_adjutant.builder.attributes
   - koji_adjutant.builder.hub
   - koji_adjutant.builder.hub.TASK
 attributes:

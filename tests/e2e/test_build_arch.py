@@ -38,13 +38,13 @@ def test_c_package_closes_with_kojid_result(hub, srpms, worker):
     assert "gcc -O2 -o hello hello.c" in build_log
     # the x86_64 rpm really holds a compiled binary
     rpm_path = "%s/work/%s" % (hub.topdir, prefix + "hello-1.0-1.x86_64.rpm")
-    files = subprocess.run(["rpm", "-qpl", rpm_path], stdout=subprocess.PIPE,
-                           universal_newlines=True, check=True).stdout.split()
+    files = subprocess.run(["rpm", "-qpl", rpm_path], check=True, stdout=subprocess.PIPE,
+                           universal_newlines=True).stdout.split()
     assert "/usr/bin/hello" in files
     # the kept SRPM carries what kojid's sanity check needs
     fields = subprocess.run(["rpm", "-qp", "--qf", "%{PACKAGER}|%{VENDOR}|%{DISTRIBUTION}",
                              "%s/work/%s" % (hub.topdir, result["srpms"][0])],
-                            stdout=subprocess.PIPE, universal_newlines=True).stdout
+                            check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
     assert fields == "Koji|Koji|Koji"
     # the buildroot record ends EXPIRED, for this task, repo and arch
     broot = session.getBuildroot(result["brootid"])
@@ -54,7 +54,7 @@ def test_c_package_closes_with_kojid_result(hub, srpms, worker):
     assert broot["arch"] == "x86_64"
     assert isinstance(session.getBuildrootListing(result["brootid"]), list)
     # the container is gone
-    out = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"],
+    out = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], check=True,
                          stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
     assert "koji-task-%d" % task_id not in out
 
