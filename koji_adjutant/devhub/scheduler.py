@@ -12,10 +12,10 @@ at most once per ``scheduler_interval`` seconds.  One run:
    eligible when it is enabled and ready, runs fewer than ``maxjobs`` tasks
    (the builder's own ``maxjobs`` from its updateHost data when given), has
    ``capacity - load > max(0, weight - capacity_overcommit)`` (load = the
-   weights of its non-waiting OPEN/ASSIGNED tasks), reported a handler for
-   the method (when it sent a method list) and has not refused the task
-   (hard refusals last while the task lives, soft ones
-   ``soft_refusal_timeout`` seconds).  Among eligible hosts the least busy
+   weights of its non-waiting OPEN/ASSIGNED tasks) and has not refused the
+   task (hard refusals last while the task lives, soft ones
+   ``soft_refusal_timeout`` seconds).  Like koji, the method list a builder
+   reports is not used: a builder refuses tasks it has no handler for.  Among eligible hosts the least busy
    one wins (load + task count + demand, as koji ranks them);
 3. frees ASSIGNED tasks not opened within ``assign_timeout`` seconds and
    OPEN tasks of hosts silent for ``host_timeout`` seconds.

@@ -5,6 +5,7 @@ calls use, so it can run before (or while) a server is running.
 """
 
 import contextlib
+import gc
 import os
 import shutil
 import subprocess
@@ -19,15 +20,25 @@ from . import users
 
 @contextlib.contextmanager
 def local_call(hub):
-    """Bind an anonymous call context (for code run outside a request)."""
+    """Bind an anonymous call context (for code run outside a request).
+
+    The block runs in one database transaction.  Garbage collection is paused
+    meanwhile: a finalizer that talks to the running hub (a koji
+    ClientSession logs out when collected) would otherwise wait for the write
+    lock this process holds.
+    """
     ctx = context.CallContext(hub, remote_addr='127.0.0.1')
     ctx.session = auth.Session(hub)
+    gc_enabled = gc.isenabled()
+    gc.disable()
     context.bind(ctx)
     try:
         with hub.db.transaction():
             yield ctx
     finally:
         context.unbind()
+        if gc_enabled:
+            gc.enable()
 
 
 def parse_spec(spec, nparts, what):
