@@ -207,3 +207,23 @@ def test_ssl_login(pki, tmp_path):
         anon = koji.ClientSession(hub.tls_url, opts={'serverca': pki['ca']})
         with pytest.raises(koji.AuthError, match='could not verify client'):
             anon.sslLogin()
+
+
+def test_query_string_sessions(devhub):
+    """Old clients put session-id/session-key/callnum in the URL instead of headers."""
+    import urllib.parse
+    import requests
+    from koji.xmlrpcplus import dumps, loads
+    session = devhub.session('kojiadmin', 'kojiadmin')
+    args = {'session-id': session.sinfo['session-id'],
+            'session-key': session.sinfo['session-key'], 'callnum': 100}
+    url = '%s?%s' % (devhub.url, urllib.parse.urlencode(args))
+    body = dumps((), 'getLoggedInUser').encode()
+    reply = requests.post(url, data=body, headers={'Content-Type': 'text/xml'}, timeout=10)
+    assert reply.status_code == 200 and reply.headers['Koji-Version'] == '1.35.3'
+    assert loads(reply.content)[0][0]['name'] == 'kojiadmin'
+    # the same call number again is a retry
+    reply = requests.post(url, data=body, headers={'Content-Type': 'text/xml'}, timeout=10)
+    with pytest.raises(koji.xmlrpcplus.Fault) as exc:
+        loads(reply.content)
+    assert exc.value.faultCode == koji.RetryError.faultCode

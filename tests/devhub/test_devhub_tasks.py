@@ -313,3 +313,18 @@ def test_timeouts_free_tasks(tmp_path):
         assert info['state'] == ST['FREE'] and info['host_id'] is None
         log = hub.log_tail(60)
         assert 'Task assignment timeout' in log and 'unresponsive host' in log
+
+
+def test_scheduler_run_interval(tmp_path):
+    with DevHub(topdir=str(tmp_path / 'koji'), scheduler_interval=30) as hub:
+        hub.add_host('patient', ['x86_64'], 'pw')
+        builder = hub.host_session('patient', 'pw')
+        builder.host.updateHost(0.0, True)
+        first = hub.make_task('sleep', [1])
+        assert [t['id'] for t in builder.host.getTasks()] == [first]
+        builder.host.openTask(first)
+        builder.host.closeTask(first, response(None))
+        # the next run is not due yet: nothing is assigned
+        second = hub.make_task('sleep', [2])
+        assert builder.host.getTasks() == []
+        assert hub.task_info(second)['state'] == ST['FREE']
