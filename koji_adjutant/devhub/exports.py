@@ -8,6 +8,7 @@ answers the introspection calls.  Signatures, permission checks and return
 shapes follow kojihub; method bodies delegate to the domain modules.
 """
 
+import fnmatch
 import inspect
 
 import koji
@@ -24,7 +25,8 @@ from . import uploads
 from . import users
 from .config import API_VERSION, KOJI_VERSION
 from .hosts import Host
-from .tasks import Task
+from .query import apply_query_opts
+from .tasks import Task, task_set_wait, task_unwait, task_wait, task_wait_results
 
 
 def _session():
@@ -118,7 +120,6 @@ class RootExports(object):
         return users.get_user(self.hub, userInfo, strict, krb_princs, groups)
 
     def listUsers(self, userType=koji.USERTYPES['NORMAL'], prefix=None, queryOpts=None):
-        from .query import apply_query_opts
         return apply_query_opts(users.list_users(self.hub, userType, prefix), queryOpts)
 
     def createUser(self, username, status=None, krb_principal=None):
@@ -183,7 +184,6 @@ class RootExports(object):
 
     def listHosts(self, arches=None, channelID=None, ready=None, enabled=None, userID=None,
                   queryOpts=None):
-        from .query import apply_query_opts
         return apply_query_opts(hosts.list_hosts(self.hub, arches, channelID, ready, enabled,
                                                  userID), queryOpts)
 
@@ -230,10 +230,8 @@ class RootExports(object):
         return tags.get_tag_id(self.hub, info, strict)
 
     def listTags(self, build=None, package=None, perms=True, queryOpts=None, pattern=None):
-        from .query import apply_query_opts
         result = tags.list_tags(self.hub)
         if pattern:
-            import fnmatch
             result = [t for t in result if fnmatch.fnmatch(t['name'], pattern)]
         return apply_query_opts(result, queryOpts)
 
@@ -278,7 +276,6 @@ class RootExports(object):
                    completeBefore=None, completeAfter=None, type=None, typeInfo=None,
                    queryOpts=None, pattern=None, cgID=None, draft=None):
         """The dev hub does not store builds yet: always an empty list."""
-        from .query import apply_query_opts
         return apply_query_opts([], queryOpts)
 
     # -- tasks ------------------------------------------------------------------------------
@@ -529,19 +526,19 @@ class HostExports(object):
 
     def taskSetWait(self, parent, tasks):
         self._host()
-        _tasks_mod().task_set_wait(self.hub, parent, tasks)
+        task_set_wait(self.hub, parent, tasks)
 
     def taskUnwait(self, parent):
         self._host()
-        _tasks_mod().task_unwait(self.hub, parent)
+        task_unwait(self.hub, parent)
 
     def taskWait(self, parent):
         self._host()
-        return _tasks_mod().task_wait(self.hub, parent)
+        return task_wait(self.hub, parent)
 
     def taskWaitResults(self, parent, tasks, canfail=None):
         self._host()
-        return _tasks_mod().task_wait_results(self.hub, parent, tasks, canfail)
+        return task_wait_results(self.hub, parent, tasks, canfail)
 
     def newBuildRoot(self, repo, arch, task_id=None, ctype='chroot'):
         host = self._host()
@@ -576,11 +573,6 @@ class HostExports(object):
     def repoDone(self, repo_id, data, expire=False, repo_json_updates=None):
         self._host()
         return repos.repo_done(self.hub, repo_id, data, expire, repo_json_updates)
-
-
-def _tasks_mod():
-    # the ``tasks`` parameter of some host calls shadows the module name
-    return tasks
 
 
 class HandlerRegistry(object):

@@ -15,8 +15,9 @@ at most once per ``scheduler_interval`` seconds.  One run:
    weights of its non-waiting OPEN/ASSIGNED tasks) and has not refused the
    task (hard refusals last while the task lives, soft ones
    ``soft_refusal_timeout`` seconds).  Like koji, the method list a builder
-   reports is not used: a builder refuses tasks it has no handler for.  Among eligible hosts the least busy
-   one wins (load + task count + demand, as koji ranks them);
+   reports is not used: a builder refuses tasks it has no handler for.
+   Among eligible hosts the least busy one wins (load + task count +
+   demand, as koji ranks them);
 3. frees ASSIGNED tasks not opened within ``assign_timeout`` seconds and
    OPEN tasks of hosts silent for ``host_timeout`` seconds.
 """

@@ -149,4 +149,3 @@ def make_repo(hub, tag, force=False):
 
 def have_createrepo():
     return shutil.which('createrepo_c') is not None
-

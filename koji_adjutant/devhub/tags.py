@@ -389,4 +389,3 @@ def delete_build_target(hub, buildTargetInfo):
         raise koji.GenericError('No such build target: %s' % buildTargetInfo)
     hub.db.execute('DELETE FROM build_targets WHERE id = ?', (target['id'],))
     context.state_changed()
-

@@ -35,8 +35,8 @@ class Builder(object):
     def take(self, task_id):
         """Poll getTasks until task_id is assigned to us, then open it."""
         assigned = [t['id'] for t in self.session.host.getTasks()]
-        assert task_id in assigned, 'task %s not assigned to %s: %s' % (task_id, self.name,
-                                                                          assigned)
+        assert task_id in assigned, \
+            'task %s not assigned to %s: %s' % (task_id, self.name, assigned)
         return self.session.host.openTask(task_id)
 
 

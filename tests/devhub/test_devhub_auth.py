@@ -42,9 +42,9 @@ def test_blocked_user_cannot_log_in(devhub):
 
 def test_invalid_session_credentials(devhub):
     session = devhub.session('kojiadmin', 'kojiadmin')
-    forged = koji.ClientSession(devhub.url, sinfo={'session-id': session.sinfo['session-id'],
-                                                    'session-key': 'not-the-key',
-                                                    'header-auth': True})
+    sinfo = {'session-id': session.sinfo['session-id'], 'session-key': 'not-the-key',
+             'header-auth': True}
+    forged = koji.ClientSession(devhub.url, sinfo=sinfo)
     with pytest.raises(koji.AuthError, match='Invalid session or bad credentials'):
         forged.getLoggedInUser()
 

@@ -36,7 +36,8 @@ def test_koji_cli_call_and_taskinfo(devhub, make_builder, tmp_path):
     devhub.write_koji_config(config)
     out = run_koji(devhub, config, 'moshimoshi')
     assert 'kojiadmin' in out
-    task_id = int(run_koji(devhub, config, 'call', '--python', 'makeTask', "'sleep'", '[1]').strip())
+    out = run_koji(devhub, config, 'call', '--python', 'makeTask', "'sleep'", '[1]')
+    task_id = int(out.strip())
     assert devhub.task_info(task_id)['method'] == 'sleep'
     builder = make_builder()
     builder.take(task_id)
