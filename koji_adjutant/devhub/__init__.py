@@ -1,0 +1,13 @@
+"""The koji-compatible dev hub.
+
+A small koji hub for development, tests and benchmarks: kojihub's XML-RPC wire
+protocol and the rules of the calls a builder makes (sessions, exclusive host
+sessions, tasks and their scheduler, uploads, repos, buildroots), with its
+state in one SQLite file.  See docs/devhub.md.
+
+Modules: ``server`` (HTTP/XML-RPC transport, TLS, file serving), ``exports``
+(the API by method name), ``auth`` (sessions), ``users``, ``hosts``,
+``tasks``, ``scheduler``, ``uploads``, ``tags``, ``repos``, ``buildroots``,
+``db`` (schema and SQLite access), ``seed`` (``devhub init``), ``cli`` and
+``testing`` (the ``DevHub`` helper for tests).
+"""

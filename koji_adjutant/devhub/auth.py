@@ -85,6 +85,7 @@ class Session(object):
                          'AND closed = 0', (self.id, session_key, hostip))
             if row is None:
                 raise koji.AuthError('Invalid session or bad credentials')
+            self.session_data = row
             now = time.time()
             timeout = hub.config.session_renewal_timeout
             if not row['expired'] and timeout:
@@ -231,11 +232,14 @@ def create_session(hub, user_id, hostip, authtype, master=None):
 
 
 def _renew_session(hub, sess):
-    """Give an (expired) session a new key, keeping its id (login with renew=True)."""
+    """Give an (expired) session a new key, keeping its id (login with renew=True).
+
+    The client restarts its call numbers at 0 with the renewed session.
+    """
     key = _new_key(sess.session_data['user_id'])
     now = time.time()
-    hub.db.execute('UPDATE sessions SET key = ?, expired = 0, renew_ts = ?, update_ts = ? '
-                   'WHERE id = ?', (key, now, now, sess.id))
+    hub.db.execute('UPDATE sessions SET key = ?, expired = 0, renew_ts = ?, update_ts = ?, '
+                   'callnum = NULL WHERE id = ?', (key, now, now, sess.id))
     return {'session-id': sess.id, 'session-key': key, 'header-auth': True}
 
 
@@ -303,7 +307,8 @@ def make_exclusive(hub, session_id, user_id, master, force=False):
     excl_id = hub.db.value('SELECT id FROM sessions WHERE user_id = ? AND closed = 0 '
                            'AND exclusive = 1', (user_id,))
     if excl_id == session_id:
-        raise koji.GenericError('session is already exclusive')
+        # e.g. an exclusive session renewed with login(renew=True, exclusive=True)
+        return
     if excl_id:
         if not force:
             raise koji.AuthLockError('Cannot get exclusive session')

@@ -46,6 +46,10 @@ def build_parser():
                        help='free ASSIGNED tasks not opened within this time')
     serve.add_argument('--host-timeout', type=float, default=900.0,
                        help='free OPEN tasks of hosts silent this long')
+    serve.add_argument('--session-renewal-timeout', type=float, default=1440.0,
+                       metavar='MINUTES',
+                       help='sessions expire after this long and are renewed by the client '
+                            '(koji: 1440; 0 disables)')
     serve.add_argument('--no-check-client-ip', action='store_true',
                        help='do not bind sessions to the client address')
     serve.add_argument('--log-level', default='INFO',
@@ -86,7 +90,8 @@ def cmd_serve(args):
                        check_client_ip=not args.no_check_client_ip,
                        scheduler_interval=args.scheduler_interval,
                        ready_timeout=args.ready_timeout, assign_timeout=args.assign_timeout,
-                       host_timeout=args.host_timeout)
+                       host_timeout=args.host_timeout,
+                       session_renewal_timeout=args.session_renewal_timeout * 60)
     hub = Hub(config)
     server = DevHubServer(hub, host=args.host, port=args.port, tls_port=args.tls_port,
                           tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca)

@@ -22,6 +22,8 @@ class HubConfig(object):
                  assign_timeout=300.0, host_timeout=900.0, soft_refusal_timeout=900.0,
                  capacity_overcommit=5.0, maxjobs=15, max_request_length=4194304,
                  default_capacity=2.0, session_renewal_timeout=1440 * 60):
+        # session_renewal_timeout: seconds after which a session expires and the
+        # client must renew it (koji's SessionRenewalTimeout, 1440 minutes); 0: never
         self.topdir = os.path.abspath(topdir)
         self.db_path = db_path or os.path.join(self.topdir, 'devhub.sqlite')
         self.hub_path = '/' + hub_path.strip('/')

@@ -1,5 +1,8 @@
 """Sessions, logins, exclusive sessions and call numbers, as a koji client sees them."""
 
+import threading
+import time
+
 import koji
 import pytest
 
@@ -178,6 +181,51 @@ def test_callnum_rules(devhub):
     session.callnum -= 5
     with pytest.raises(koji.SequenceError):
         session.host.updateHost(0.0, True)
+
+
+def test_expired_sessions_are_renewed(tmp_path):
+    args = ['--session-renewal-timeout', '0.01']  # minutes
+    with DevHub(topdir=str(tmp_path / 'koji'), extra_args=args) as hub:
+        hub.add_host('renewer', ['x86_64'], 'pw')
+        builder = koji.ClientSession(hub.url, opts={'user': 'renewer', 'password': 'pw'})
+        builder.login()
+        builder.exclusiveSession()
+        host_id = builder.host.getID()
+        child = builder.subsession()
+        session_id = builder.sinfo['session-id']
+        time.sleep(0.8)
+        # AuthExpired: the client logs in again with renew=True (and exclusive=True)
+        assert builder.host.getID() == host_id
+        assert builder.sinfo['session-id'] == session_id
+        assert child.host.getID() == host_id
+        plain = hub.session('kojiadmin', 'kojiadmin')
+        time.sleep(0.8)
+        # what the client sees before renewing: AuthExpired
+        raw = koji.ClientSession(hub.url, sinfo=dict(plain.sinfo))
+        with pytest.raises(koji.xmlrpcplus.Fault) as exc:
+            raw._sendCall(*raw._prepCall('getLoggedInUser', ()))
+        assert exc.value.faultCode == koji.AuthExpired.faultCode
+
+
+def test_concurrent_clients(devhub):
+    errors = []
+
+    def worker(n):
+        try:
+            session = devhub.session('kojiadmin', 'kojiadmin')
+            for i in range(25):
+                task_id = session.makeTask('sleep', [n, i])
+                assert session.getTaskInfo(task_id)['id'] == task_id
+                session.cancelTask(task_id)
+        except Exception as e:  # collected for the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
 
 
 def test_ssl_login(pki, tmp_path):
