@@ -25,6 +25,7 @@ from . import uploads
 from . import users
 from .config import API_VERSION, KOJI_VERSION
 from .hosts import Host
+from .hub import format_ts
 from .query import apply_query_opts
 from .tasks import Task, task_set_wait, task_unwait, task_wait, task_wait_results
 
@@ -187,6 +188,13 @@ class RootExports(object):
         return apply_query_opts(hosts.list_hosts(self.hub, arches, channelID, ready, enabled,
                                                  userID), queryOpts)
 
+    def getLastHostUpdate(self, hostID, ts=False):
+        """When the host last called host.updateHost (None if never)."""
+        host = hosts.get_host(self.hub, hostID, strict=True)
+        if host['update_ts'] is None or ts:
+            return host['update_ts']
+        return format_ts(host['update_ts'])
+
     def getAllArches(self):
         arches = set()
         for host in hosts.list_hosts(self.hub):
@@ -269,7 +277,22 @@ class RootExports(object):
                         queryOpts=None):
         return tags.get_build_targets(self.hub, info, event, buildTagID, destTagID, queryOpts)
 
+    def getTagExternalRepos(self, tag_info=None, repo_info=None, event=None):
+        """External repos of tags: the dev hub has none yet, so always []."""
+        if tag_info is not None:
+            tags.get_tag(self.hub, tag_info, strict=True)
+        return []
+
+    def getExternalRepoList(self, tag_info, event=None):
+        """External repos of a tag and its parents (createrepo merges them): [] here."""
+        tags.get_tag(self.hub, tag_info, strict=True)
+        return []
+
     # -- builds (none yet) ---------------------------------------------------------------
+
+    def getAverageBuildDuration(self, package, age=None):
+        """Average build time of a package; None as the dev hub has no build history."""
+        return None
 
     def listBuilds(self, packageID=None, userID=None, taskID=None, prefix=None, state=None,
                    volumeID=None, source=None, createdBefore=None, createdAfter=None,

@@ -35,6 +35,7 @@ def test_seeded_repo_layout(devhub):
     # build config as kojid reads it for the buildroot
     config = session.getBuildConfig(tag, event=repo['create_event'])
     assert config['arches'] == 'x86_64 aarch64'
+    assert session.getExternalRepoList(tag, event=repo['create_event']) == []
 
 
 def test_repo_init_and_done_by_host(devhub, make_builder, tmp_path):

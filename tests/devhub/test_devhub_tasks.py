@@ -268,6 +268,20 @@ def test_scheduler_skips_unready_disabled_and_full_hosts(devhub, make_builder):
     devhub.admin_session().cancelTask(other)
 
 
+def test_resubmit_and_load_data(devhub, make_builder):
+    builder = make_builder()
+    task_id = devhub.make_task('sleep', [7], arch='x86_64')
+    builder.take(task_id)
+    load = builder.session.host.getLoadData()
+    assert load[0][0]['id'] == builder.id and 1 in load[0][0]['channels']
+    builder.session.host.failTask(task_id, fault_response(koji.GenericError, 'oops'))
+    again = devhub.admin_session().resubmitTask(task_id)
+    info = devhub.task_info(again, request=True)
+    assert info['request'] == [7] and info['arch'] == 'x86_64' and info['state'] == ST['FREE']
+    assert devhub.admin_session().getLastHostUpdate(builder.id, ts=True) > 0
+    assert devhub.admin_session().getAverageBuildDuration('bash') is None
+
+
 def test_make_task_options(devhub, make_builder):
     builder = make_builder()
     session = devhub.admin_session()
