@@ -15,6 +15,7 @@ import time
 import xmlrpc.client
 
 import koji
+import koji.util
 import koji.xmlrpcplus
 
 from . import context
@@ -461,10 +462,13 @@ _TIME_OPTS = {
 
 
 def _to_epoch(value):
-    if isinstance(value, (int, float)):
+    """Seconds since the epoch from a number or an ISO 'YYYY-MM-DD[ HH:MM:SS]' (UTC)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
-        return koji.util.parseTime(value) if hasattr(koji.util, 'parseTime') else float(value)
+        parsed = koji.util.parseTime(value)
+        if parsed is not None:
+            return float(parsed)
     raise koji.GenericError('Invalid time value: %r' % (value,))
 
 

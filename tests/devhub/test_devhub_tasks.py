@@ -205,6 +205,10 @@ def test_list_tasks_filters(devhub, make_builder):
     newest = session.listTasks(opts={'parent': None}, queryOpts={'order': '-id', 'limit': 1})
     assert newest[0]['id'] == b
     assert session.listTasks(opts={'method': 'sleep'}, queryOpts={'countOnly': True}) >= 1
+    recent = session.listTasks(opts={'createdAfter': time.time() - 3600,
+                                     'method': 'noSuchMethod'})
+    assert b in [t['id'] for t in recent]
+    assert session.listTasks(opts={'createdBefore': '2000-01-01'}) == []
 
 
 def test_refuse_task(devhub, make_builder):
