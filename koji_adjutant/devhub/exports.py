@@ -537,9 +537,8 @@ class HostExports(object):
                 return existing
         if 'kwargs' in opts:
             arglist = koji.encode_args(*arglist, **opts.pop('kwargs'))
-        unknown = set(opts) - set(tasks.MAKE_TASK_OPTS)
-        if unknown:
-            raise koji.ParameterError('Unknown task option(s): %s' % ', '.join(sorted(unknown)))
+        # like kojihub, options make_task does not know are ignored
+        opts = dict((k, v) for k, v in opts.items() if k in tasks.MAKE_TASK_OPTS)
         return tasks.make_task(self.hub, method, arglist, **opts)
 
     def subtask2(self, __parent, __taskopts, __method, *args, **opts):

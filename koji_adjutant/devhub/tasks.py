@@ -371,6 +371,7 @@ def make_task(hub, method, arglist, **opts):
         raise koji.ParameterError('Invalid type for method: %s, expected str' % type(method))
     if not isinstance(arglist, (list, tuple)):
         raise koji.ParameterError('Invalid type for arglist: %s, expected list' % type(arglist))
+    opts = dict((k, v) for k, v in opts.items() if k in MAKE_TASK_OPTS)
     db = hub.db
     if opts.get('parent') is not None:
         opts['parent'] = int(opts['parent'])
