@@ -3,7 +3,9 @@
 import koji
 import pytest
 
-from devhub_helpers import Builder, make_ca, make_cert, unique
+from devhub_helpers import Builder, unique
+
+from koji_adjutant.devhub.testing import make_ca, make_cert
 from koji_adjutant.devhub.testing import DevHub
 
 

@@ -1,8 +1,6 @@
 """Helpers shared by the dev hub tests (names, builders, responses, certificates)."""
 
 import itertools
-import os
-import subprocess
 
 import koji
 
@@ -52,38 +50,3 @@ def fault_response(exc_class, message):
 
 # -- certificates -------------------------------------------------------------------
 
-def _openssl(*args, cwd):
-    subprocess.run(['openssl'] + list(args), cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-
-
-def make_ca(directory, name):
-    key, crt = '%s.key' % name, '%s.crt' % name
-    _openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-             '-nodes', '-days', '2', '-subj', '/CN=%s' % name, '-keyout', key, '-out', crt,
-             '-addext', 'basicConstraints=critical,CA:TRUE',
-             '-addext', 'keyUsage=critical,keyCertSign,cRLSign', cwd=directory)
-    return os.path.join(directory, key), os.path.join(directory, crt)
-
-
-def make_cert(directory, ca, name, cn, server=False):
-    """A certificate signed by ca=(key, crt); returns (key, crt, combined pem)."""
-    ca_key, ca_crt = ca
-    key, csr, crt = '%s.key' % name, '%s.csr' % name, '%s.crt' % name
-    ext = os.path.join(directory, '%s.ext' % name)
-    with open(ext, 'w') as fo:
-        if server:
-            fo.write('subjectAltName=IP:127.0.0.1,DNS:localhost\n'
-                     'extendedKeyUsage=serverAuth\n')
-        else:
-            fo.write('extendedKeyUsage=clientAuth\n')
-    _openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-             '-subj', '/CN=%s' % cn, '-keyout', key, '-out', csr, cwd=directory)
-    _openssl('x509', '-req', '-in', csr, '-CA', ca_crt, '-CAkey', ca_key, '-CAcreateserial',
-             '-days', '2', '-out', crt, '-extfile', ext, cwd=directory)
-    pem = os.path.join(directory, '%s.pem' % name)
-    with open(pem, 'w') as out:
-        for part in (crt, key):
-            with open(os.path.join(directory, part)) as fo:
-                out.write(fo.read())
-    return os.path.join(directory, key), os.path.join(directory, crt), pem

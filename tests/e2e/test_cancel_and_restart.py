@@ -7,7 +7,7 @@ import time
 
 import koji
 
-from conftest import WorkerProcess, build_arch_task, wait_for
+from e2e_support import WorkerProcess, build_arch_task, wait_for
 
 
 def task_container(task_id):

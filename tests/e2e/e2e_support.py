@@ -1,0 +1,93 @@
+"""Helpers of the end-to-end tests (constants, the worker process, task helpers)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import koji
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SPECS = os.path.join(os.path.dirname(HERE), "data", "specs")
+HOST_NAME = "builder-e2e"
+HOST_PASSWORD = "builder-secret"
+TAG = "e2e-build"
+
+
+def write_worker_config(path, hub, workdir, extra_adjutant=""):
+    path.write_text(
+        "[kojid]\n"
+        "server = %(server)s\n"
+        "topurl = %(topurl)s\n"
+        "topdir = %(topdir)s\n"
+        "workdir = %(workdir)s\n"
+        "user = %(user)s\n"
+        "password = %(password)s\n"
+        "sleeptime = 1\n"
+        "maxjobs = 4\n"
+        "minspace = 10\n"
+        "retry_interval = 2\n"
+        "max_retries = 5\n"
+        "\n[adjutant]\n"
+        "state_dir = %(workdir)s/state\n"
+        "log_dir = %(workdir)s/log\n"
+        "force_lock = true\n%(extra)s"
+        % {"server": hub.url, "topurl": hub.topurl, "topdir": hub.topdir,
+           "workdir": workdir, "user": HOST_NAME, "password": HOST_PASSWORD,
+           "extra": extra_adjutant})
+    return str(path)
+
+
+class WorkerProcess(object):
+    """The real worker daemon in a subprocess."""
+
+    def __init__(self, config_path, log_path):
+        self.config_path = config_path
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "koji_adjutant.cli", "worker", "-c", self.config_path,
+             "--log-level", "DEBUG"], stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def log(self):
+        with open(self.log_path) as handle:
+            return handle.read()
+
+
+def build_arch_task(hub, pkg, arch="x86_64", keep_srpm=True, opts=None, **task_opts):
+    if opts is None:
+        opts = {"repo_id": hub.repo["id"]}
+    return hub.make_task("buildArch", [pkg, TAG, arch, keep_srpm, opts],
+                         arch=task_opts.pop("task_arch", arch), **task_opts)
+
+
+def wait_for(predicate, timeout, interval=0.2, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+
+
+def task_fault(session, task_id):
+    with pytest.raises(koji.GenericError) as excinfo:
+        session.getTaskResult(task_id)
+    return excinfo.value
