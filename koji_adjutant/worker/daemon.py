@@ -42,8 +42,9 @@ LOG = logging.getLogger("koji_adjutant.worker")
 class TaskRun(object):
     """One task being run by its playbook."""
 
-    def __init__(self, claim, task_dir, private_dir, session_id):
+    def __init__(self, claim, task_dir, private_dir, session_id, container):
         self.task_id = claim.task_id
+        self.container = container
         self.method = claim.method
         self.weight = claim.weight or 0.0
         self.claim = claim
@@ -68,7 +69,7 @@ class TaskRun(object):
             self.cancel_reason = reason
             self.cancel_requested = True
             try:
-                containers.remove_container(containers.container_name(self.task_id))
+                containers.remove_container(self.container)
             except containers.ContainerError as exc:
                 LOG.warning("task %s: %s", self.task_id, exc)
 
@@ -273,7 +274,8 @@ class Worker(object):
         os.makedirs(private_dir, 0o700)
         session_file = os.path.join(private_dir, "hub-session.json")
         session_id = hub_session.create_task_session_file(self.session, session_file, task_id)
-        run = TaskRun(claim, task_dir, private_dir, session_id)
+        run = TaskRun(claim, task_dir, private_dir, session_id,
+                      containers.container_name(task_id, self.config.worker_name))
         self.runs[task_id] = run
         if claim.param_error:
             # kojid's handler would raise ParameterError: no need to start a playbook
@@ -369,7 +371,7 @@ class Worker(object):
 
     def cleanup_run(self, run, keep_task_dir=False):
         try:
-            containers.remove_container(containers.container_name(run.task_id))
+            containers.remove_container(run.container)
         except containers.ContainerError as exc:
             LOG.warning("task %s: %s", run.task_id, exc)
         shutil.rmtree(run.private_dir, ignore_errors=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -48,8 +49,14 @@ def podman(args, check=True, timeout=None, input_data=None):
     return proc
 
 
-def container_name(task_id):
-    return "%s%d" % (CONTAINER_PREFIX, int(task_id))
+def container_name(task_id, worker_id):
+    """``koji-task-<task id>-<worker id>``: unique per task and worker.
+
+    The worker id keeps two workers on one host (say, for two hubs whose task
+    numbers overlap) from touching each other's containers.
+    """
+    safe_worker = re.sub(r"[^A-Za-z0-9_.-]", "_", worker_id)
+    return "%s%d-%s" % (CONTAINER_PREFIX, int(task_id), safe_worker)
 
 
 def task_labels(config, task_id, method):
@@ -97,7 +104,7 @@ def start_task_container(config, task_id, method, image, builddir, network=False
     ``builddir`` (the task's directory on the host) is mounted at /builddir;
     it is the only writable host path.  ``network`` False means ``--network none``.
     """
-    name = container_name(task_id)
+    name = container_name(task_id, config.worker_name)
     state = container_state(name)
     if state == "running":
         return name

@@ -55,7 +55,8 @@ options:
     type: int
   container:
     description:
-      - Name of the task container to read the installed packages from
+      - Name of the task container to read the installed packages from; default - the task's
+        container (see M(koji_adjutant.builder.podman_build_step))
         (C(rpm -qa) compared with the image's own package list saved at
         C(/var/lib/koji-adjutant/baseline.rpmlist) in the container).
     type: str
@@ -77,7 +78,6 @@ EXAMPLES = r"""
     task_id: "{{ koji_task_id }}"
     state: building
     brootid: "{{ buildroot.brootid }}"
-    container: "koji-task-{{ koji_task_id }}"
 
 - name: Expire the buildroot whatever happened
   koji_adjutant.builder.koji_buildroot:
@@ -85,7 +85,6 @@ EXAMPLES = r"""
     task_id: "{{ koji_task_id }}"
     state: expired
     brootid: "{{ buildroot.brootid }}"
-    container: "koji-task-{{ koji_task_id }}"
 """
 
 RETURN = r"""
@@ -203,8 +202,9 @@ def container_packages(name):
     return current, baseline
 
 
-def package_list(module, session):
-    name = module.params["container"]
+def package_list(module, config, session):
+    name = module.params["container"] or containers.container_name(module.params["task_id"],
+                                                                   config.worker_name)
     if not name or containers.container_state(name) != "running":
         return None, []
     current, baseline = container_packages(name)
@@ -212,7 +212,7 @@ def package_list(module, session):
     return known, ["%(name)s-%(version)s-%(release)s.%(arch)s" % e for e in unknown]
 
 
-def ensure_building(module, session):
+def ensure_building(module, config, session):
     brootid = module.params["brootid"]
     state = br.buildroot_state(session, brootid)
     if state == "BUILDING":
@@ -220,7 +220,7 @@ def ensure_building(module, session):
     if state != "INIT":
         module.fail_json(msg="buildroot %s is %s; cannot start building in it" % (brootid, state),
                          koji_fault="BuildrootError")
-    rpmlist, unknown = package_list(module, session)
+    rpmlist, unknown = package_list(module, config, session)
     if module.check_mode:
         module.exit_json(changed=True, brootid=brootid, rpmlist=rpmlist or [],
                          not_in_koji=unknown)
@@ -229,7 +229,7 @@ def ensure_building(module, session):
     module.exit_json(changed=True, brootid=brootid, rpmlist=rpmlist or [], not_in_koji=unknown)
 
 
-def ensure_expired(module, session):
+def ensure_expired(module, config, session):
     brootid = module.params["brootid"]
     if brootid is None:
         module.exit_json(changed=False, brootid=None, rpmlist=[], not_in_koji=[],
@@ -241,7 +241,7 @@ def ensure_expired(module, session):
         module.exit_json(changed=True, brootid=brootid, rpmlist=[], not_in_koji=[])
     rpmlist, unknown = [], []
     if state == "BUILDING":
-        rpmlist, unknown = package_list(module, session)
+        rpmlist, unknown = package_list(module, config, session)
         if rpmlist:
             session.host.updateBuildRootList(brootid, rpmlist)
     br.set_state(session, brootid, "EXPIRED")
@@ -267,9 +267,9 @@ def main():
         if module.params["state"] == "present":
             ensure_present(module, config, session)
         elif module.params["state"] == "building":
-            ensure_building(module, session)
+            ensure_building(module, config, session)
         else:
-            ensure_expired(module, session)
+            ensure_expired(module, config, session)
     except koji.GenericError as exc:
         module_common.fail_from_exception(module, exc)
     except containers.ContainerError as exc:

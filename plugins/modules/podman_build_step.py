@@ -13,7 +13,7 @@ version_added: 0.1.0
 author:
   - koji-adjutant developers (@koji-adjutant)
 description:
-  - Every koji task runs in its own ephemeral container, named C(koji-task-<id>) and labelled
+  - Every koji task runs in its own ephemeral container, named C(koji-task-<id>-<worker id>) and labelled
     C(io.koji.adjutant.task_id), C(io.koji.adjutant.worker_id) and C(io.koji.adjutant.method).
   - C(state=present) starts the container if needed (image per O(image_pull_policy), the task
     directory O(builddir) mounted at C(/builddir) as the only writable host path, all
@@ -136,6 +136,7 @@ EXAMPLES = r"""
 
 - name: Remove the task container whatever happened
   koji_adjutant.builder.podman_build_step:
+    koji_config: /etc/kojid/kojid.conf
     task_id: "{{ koji_task_id }}"
     state: absent
 """
@@ -145,7 +146,7 @@ container:
   description: Container name.
   returned: always
   type: str
-  sample: koji-task-1234
+  sample: koji-task-1234-builder01
 rc:
   description: Exit code of the step.
   returned: state=present and the step ran
@@ -236,7 +237,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("state", "present", ("command", "log_dir"))])
     params = module.params
-    name = containers.container_name(params["task_id"])
+    config = module_common.load_module_config(module)
+    name = containers.container_name(params["task_id"], config.worker_name)
 
     if params["state"] == "absent":
         if module.check_mode:
@@ -247,7 +249,6 @@ def main():
             module.fail_json(msg=str(exc), container=name)
         module.exit_json(changed=removed, container=name)
 
-    config = module_common.load_module_config(module)
     command = params["command"]
     if params["state"] == "present" and not isinstance(command, (str, list)):
         module.fail_json(msg="command must be a string or a list", koji_fault="ParameterError")

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import koji
 import pytest
@@ -14,6 +15,9 @@ SPECS = os.path.join(os.path.dirname(HERE), "data", "specs")
 HOST_NAME = "builder-e2e"
 HOST_PASSWORD = "builder-secret"
 TAG = "e2e-build"
+# unique per test session, so concurrent runs on one machine never touch each
+# other's task containers (their names and orphan clean-up use the worker id)
+WORKER_ID = "e2e-%s" % uuid.uuid4().hex[:8]
 
 
 def write_worker_config(path, hub, workdir, extra_adjutant=""):
@@ -33,10 +37,11 @@ def write_worker_config(path, hub, workdir, extra_adjutant=""):
         "\n[adjutant]\n"
         "state_dir = %(workdir)s/state\n"
         "log_dir = %(workdir)s/log\n"
-        "force_lock = true\n%(extra)s"
+        "force_lock = true\n"
+        "worker_id = %(worker_id)s\n%(extra)s"
         % {"server": hub.url, "topurl": hub.topurl, "topdir": hub.topdir,
            "workdir": workdir, "user": HOST_NAME, "password": HOST_PASSWORD,
-           "extra": extra_adjutant})
+           "worker_id": WORKER_ID, "extra": extra_adjutant})
     return str(path)
 
 
@@ -88,6 +93,16 @@ def wait_for(predicate, timeout, interval=0.2, what="condition"):
 
 
 def task_fault(session, task_id):
-    with pytest.raises(koji.GenericError) as excinfo:
+    """The fault a FAILED task's result raises (a koji error, or a plain Fault of code 1)."""
+    with pytest.raises((koji.GenericError, koji.xmlrpcplus.Fault)) as excinfo:
         session.getTaskResult(task_id)
     return excinfo.value
+
+
+def task_container(task_id):
+    """ID of the task's container on this machine (from its labels), or None."""
+    out = subprocess.run(["podman", "ps", "-a", "--format", "{{.ID}}",
+                          "--filter", "label=io.koji.adjutant.task_id=%d" % task_id,
+                          "--filter", "label=io.koji.adjutant.worker_id=%s" % WORKER_ID],
+                         check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
+    return out[0] if out else None

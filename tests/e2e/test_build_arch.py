@@ -6,7 +6,7 @@ import urllib.request
 
 import koji
 
-from e2e_support import build_arch_task, task_fault, wait_for
+from e2e_support import build_arch_task, task_container, task_fault, wait_for
 
 CLOSED = koji.TASK_STATES["CLOSED"]
 FAILED = koji.TASK_STATES["FAILED"]
@@ -54,9 +54,7 @@ def test_c_package_closes_with_kojid_result(hub, srpms, worker):
     assert broot["arch"] == "x86_64"
     assert isinstance(session.getBuildrootListing(result["brootid"]), list)
     # the container is gone
-    out = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], check=True,
-                         stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
-    assert "koji-task-%d" % task_id not in out
+    assert task_container(task_id) is None
 
 
 def test_noarch_package_has_rpmdiff_and_no_srpm_when_not_kept(hub, srpms, worker):

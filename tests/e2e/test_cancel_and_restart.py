@@ -2,19 +2,12 @@
 
 import os
 import signal
-import subprocess
 import time
 
 import koji
 
-from e2e_support import WorkerProcess, build_arch_task, wait_for
-
-
-def task_container(task_id):
-    out = subprocess.run(["podman", "ps", "-a", "--filter", "name=^koji-task-%d$" % task_id,
-                          "--format", "{{.ID}} {{.State}}"], check=False,
-                         stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
-    return out[0] if out else None
+from e2e_support import (HOST_NAME, WorkerProcess, build_arch_task, task_container, task_fault,
+                         wait_for, write_worker_config)
 
 
 def build_running(hub, task_id):
@@ -62,7 +55,7 @@ def test_killed_worker_restart_frees_task_and_removes_orphan(tmp_path, hub, srpm
     try:
         wait_for(lambda: "freeing stale tasks from a previous run: [%d]" % task_id
                  in second.log(), 60, what="the restarted worker to free the task")
-        wait_for(lambda: "removing orphan container koji-task-%d" % task_id in second.log(), 30,
+        wait_for(lambda: "removing orphan container koji-task-%d-" % task_id in second.log(), 30,
                  what="the restarted worker to remove the orphan container")
         session = hub.admin_session()
         for broot_id in old_broots:
@@ -74,3 +67,46 @@ def test_killed_worker_restart_frees_task_and_removes_orphan(tmp_path, hub, srpm
         wait_for(lambda: task_container(task_id) is None, 10, what="cleanup after cancel")
     finally:
         second.stop()
+
+
+def test_sigterm_frees_running_task_and_reports_not_ready(tmp_path, hub, srpms, worker_config,
+                                                          buildroot_image):
+    proc = WorkerProcess(worker_config, str(tmp_path / "worker.log")).start()
+    task_id = build_arch_task(hub, srpms["slow"])
+    try:
+        wait_for(lambda: build_running(hub, task_id), 180, what="the slow build to start")
+        assert proc.stop(signal.SIGTERM) == 0
+    finally:
+        proc.stop(signal.SIGKILL)
+    session = hub.admin_session()
+    info = hub.task_info(task_id)
+    # freed (FREE) or already handed out again by the scheduler (ASSIGNED): never left OPEN
+    assert info["state"] in (koji.TASK_STATES["FREE"], koji.TASK_STATES["ASSIGNED"]), info
+    assert task_container(task_id) is None
+    assert session.getHost(HOST_NAME)["ready"] is False
+    assert "shutting down; 1 task(s) running" in proc.log()
+    session.cancelTask(task_id)
+
+
+def test_crashed_playbook_fails_the_task_with_a_clear_message(tmp_path, hub, buildroot_image):
+    playbooks = tmp_path / "playbooks" / "tasks"
+    playbooks.mkdir(parents=True)
+    (playbooks / "sleep.yml").write_text(
+        "- name: A broken task playbook\n"
+        "  hosts: localhost\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - name: Crash before reporting anything\n"
+        "      ansible.builtin.command: /bin/false\n")
+    config = write_worker_config(tmp_path / "kojid.conf", hub, str(tmp_path / "work"),
+                                 extra_adjutant="playbook_dir = %s\n" % (tmp_path / "playbooks"))
+    proc = WorkerProcess(config, str(tmp_path / "worker.log")).start()
+    try:
+        task_id = hub.make_task("sleep", [0])
+        info = hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=120)
+    finally:
+        proc.stop()
+    assert info["state"] == koji.TASK_STATES["FAILED"]
+    fault = task_fault(hub.admin_session(), task_id)
+    assert "the sleep playbook ended without closing or failing the task" in str(fault)
+    assert "tasks/%d.log" % task_id in str(fault)

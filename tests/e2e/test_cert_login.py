@@ -2,7 +2,7 @@
 
 import koji
 
-from e2e_support import HOST_NAME, WorkerProcess
+from e2e_support import HOST_NAME, WORKER_ID, WorkerProcess
 
 from koji_adjutant.devhub.testing import DevHub, make_ca, make_cert
 
@@ -18,9 +18,9 @@ def test_worker_with_client_certificate_runs_a_task(tmp_path, buildroot_image):
         conf.write_text(
             "[kojid]\nserver = %s\ntopurl = %s\ntopdir = %s\nworkdir = %s\n"
             "cert = %s\nserverca = %s\nsleeptime = 1\nminspace = 10\n"
-            "[adjutant]\nstate_dir = %s/state\nlog_dir = %s/log\n"
+            "[adjutant]\nstate_dir = %s/state\nlog_dir = %s/log\nworker_id = %s\n"
             % (hub.tls_url, hub.topurl, hub.topdir, tmp_path / "work", client_pem, ca[1],
-               tmp_path, tmp_path))
+               tmp_path, tmp_path, WORKER_ID))
         worker = WorkerProcess(str(conf), str(tmp_path / "worker.log")).start()
         try:
             task_id = hub.make_task("sleep", [0])
