@@ -33,5 +33,10 @@ sanity:
 	bash scripts/setup-host.sh --with-lint
 	bash scripts/ansible-test.sh sanity --python 3.11
 
+## ansible-lint, production profile (config: .ansible-lint)
+lint:
+	bash scripts/setup-host.sh --with-lint
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections .venv/bin/ansible-lint
+
 clean:
 	rm -rf build/demo tests/output .pytest_cache
