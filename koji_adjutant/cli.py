@@ -14,13 +14,20 @@ import sys
 import koji_adjutant
 
 
-def _worker(args):
+def _load_config(path):
+    """The validated worker config, or None after printing what is wrong."""
     from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
-    from koji_adjutant.worker import daemon
     try:
-        config = config_lib.load_config(args.config)
+        return config_lib.load_config(path)
     except config_lib.ConfigError as exc:
         print("koji-adjutant: configuration error: %s" % exc, file=sys.stderr)
+        return None
+
+
+def _worker(args):
+    from koji_adjutant.worker import daemon
+    config = _load_config(args.config)
+    if config is None:
         return 2
     level = args.log_level or config.log_level or "INFO"
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
@@ -29,11 +36,8 @@ def _worker(args):
 
 
 def _config(args):
-    from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
-    try:
-        config = config_lib.load_config(args.config)
-    except config_lib.ConfigError as exc:
-        print("koji-adjutant: configuration error: %s" % exc, file=sys.stderr)
+    config = _load_config(args.config)
+    if config is None:
         return 2
     print(json.dumps(config.as_dict(), indent=2, sort_keys=True, default=str))
     return 0
