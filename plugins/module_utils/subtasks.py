@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Subtasks and waiting for them, as kojid's task handlers do.
+
+Creating: ``host.subtask(method, arglist, parent, label=…, arch=…, …)``; the hub
+returns the existing child for a ``(parent, label)`` pair, so a parent that runs
+again re-attaches to the children it already made.
+
+Waiting (kojid's ``BaseTaskHandler.wait``): ``host.taskSetWait(parent, ids)``
+marks the parent waiting — its weight stops counting toward the host's load,
+on the hub and in the worker — then ``host.taskWait(parent)`` is polled until
+the children are done.  With ``failany``, the first failed child cancels the
+others (``cancelTaskChildren``) and its fault becomes the parent's.  Results
+come from ``host.taskWaitResults(parent, ids, canfail=…)``.
+"""
+
+from __future__ import annotations
+
+import time
+
+try:
+    import koji
+    from koji.xmlrpcplus import Fault
+except ImportError:  # pragma: no cover - reported by the modules
+    koji = None
+    Fault = Exception
+
+SUBTASK_OPTIONS = ("label", "arch", "priority", "channel", "parent_weight", "assign")
+
+
+class SubtasksTimedOut(Exception):
+    """The children did not finish within the timeout."""
+
+
+def create_subtasks(session, parent, specs):
+    """Create (or re-attach to) children; returns ``[(spec, task_id, new)]``."""
+    existing = set(child["id"] for child in session.getTaskChildren(parent))
+    created = []
+    for spec in specs:
+        opts = dict((key, spec[key]) for key in SUBTASK_OPTIONS if spec.get(key) is not None)
+        task_id = session.host.subtask(spec["method"], list(spec.get("arglist") or []), parent,
+                                       **opts)
+        created.append((spec, task_id, task_id not in existing))
+    return created
+
+
+def _fault_of(session, task_id):
+    """The exception a finished child's result raises, or None if it succeeded."""
+    try:
+        session.getTaskResult(task_id)
+    except (koji.GenericError, Fault) as exc:
+        return exc
+    return None
+
+
+def wait_for_subtasks(session, parent, subtasks=None, wait_all=True, failany=True,
+                      canfail=None, timeout=None, poll_interval=2.0, sleep=time.sleep):
+    """Wait like kojid; return ``{child id: result}`` of the finished children.
+
+    Raises the failed child's exception (a koji error keeps its class) with
+    ``failany``, :class:`SubtasksTimedOut` after ``timeout`` seconds (the
+    children are canceled first).
+    """
+    checked = set(canfail or [])
+    session.host.taskSetWait(parent, subtasks)
+    start = time.time()
+    while True:
+        finished, unfinished = session.host.taskWait(parent)
+        if not unfinished:
+            break
+        if finished and not wait_all:
+            break
+        if finished and failany:
+            for task_id in sorted(set(finished) - checked):
+                fault = _fault_of(session, task_id)
+                if fault is not None:
+                    session.cancelTaskChildren(parent)
+                    raise fault
+                checked.add(task_id)
+        if timeout and time.time() - start > timeout:
+            session.cancelTaskChildren(parent)
+            raise SubtasksTimedOut("Subtasks timed out after %.1f seconds"
+                                   % (time.time() - start))
+        sleep(poll_interval)
+    if wait_all:
+        finished = subtasks if subtasks is not None else finished
+    return dict(session.host.taskWaitResults(parent, finished, canfail=canfail))
