@@ -172,6 +172,16 @@ def task_containers(worker_id=None):
     return result
 
 
+def disconnect_networks(name):
+    """Take the container off every network (only loopback remains); return their names."""
+    out = podman(["container", "inspect", "--format",
+                  "{{range $name, $net := .NetworkSettings.Networks}}{{$name}} {{end}}", name])
+    networks = out.stdout.split()
+    for network in networks:
+        podman(["network", "disconnect", network, name])
+    return networks
+
+
 def copy_into(name, source, target):
     """Copy a host file into the container, creating the target's directory."""
     podman(["exec", "--user", "root", name, "mkdir", "-p", os.path.dirname(target) or "/"])

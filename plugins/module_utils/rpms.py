@@ -33,7 +33,7 @@ from ansible.module_utils.urls import open_url
 
 HEADER_FIELDS = ["name", "version", "release", "epoch", "arch", "sourcepackage",
                  "packager", "vendor", "distribution", "buildarchs", "exclusivearch",
-                 "excludearch", "requirename"]
+                 "excludearch", "requirenevrs"]
 
 
 class InputError(Exception):
@@ -95,7 +95,8 @@ def inspect_srpm(path):
     fields = read_header(path)
     if fields["sourcepackage"] != 1:
         raise InputError("%s is not a source package" % os.path.basename(path))
-    requires = sorted(set(r for r in (fields.get("requirename") or [])
+    # BuildRequires with their versions ("gcc >= 4"), as dnf takes them
+    requires = sorted(set(r for r in (fields.get("requirenevrs") or [])
                           if not r.startswith("rpmlib(")))
     return {
         "name": fields["name"],

@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - reported by the modules
 _STR = (str,)
 _INT = (int,)
 _TAG = (int, str)
+_TAG_OR_INFO = (int, str, dict)
 _DICT_OR_NONE = (dict, type(None))
 _BOOL = (bool, int)
 
@@ -32,9 +33,9 @@ PARAM_TYPES = {
     "buildSRPMFromSCM": {"url": _STR, "build_tag": _TAG, "opts": _DICT_OR_NONE},
     "build": {"src": _STR, "target": _STR, "opts": _DICT_OR_NONE},
     "tagBuild": {"tag_id": _TAG, "build_id": _TAG},
-    "newRepo": {"tag": _TAG},
-    "createrepo": {"repo_id": _INT, "arch": _STR},
-    "waitrepo": {"tag": _TAG},
+    "newRepo": {"tag": _TAG_OR_INFO, "opts": _DICT_OR_NONE},
+    "createrepo": {"repo_id": _INT, "arch": _STR, "oldrepo": _DICT_OR_NONE},
+    "waitrepo": {"tag": _TAG_OR_INFO, "nvrs": (list, type(None))},
 }
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a struct",

@@ -20,6 +20,8 @@ description:
   - C(state=failed) fails it (C(host.failTask)) with a koji Fault of O(fault_class) and
     O(fault_message). Uploads are attempted first; an upload that fails then is reported in the
     message, never instead of it.
+  - C(state=refused) gives the task back to the hub (C(host.refuseTask(soft=True))), as kojid
+    does when a handler finds it cannot run the task on this host; O(fault_message) says why.
   - A task that is no longer OPEN on this host (canceled, reassigned) is not changed;
     C(state=failed) then reports it and succeeds, C(state=closed) fails.
 extends_documentation_fragment:
@@ -33,9 +35,11 @@ attributes:
     support: none
 options:
   state:
-    description: Only upload (C(uploaded)), or also close (C(closed)) or fail (C(failed)) the task.
+    description: >-
+      Only upload (C(uploaded)), or also close (C(closed)), fail (C(failed)) or refuse
+      (C(refused)) the task.
     type: str
-    choices: [uploaded, closed, failed]
+    choices: [uploaded, closed, failed, refused]
     default: uploaded
   files:
     description: Local files to upload; each keeps its base name, which koji restricts (no C(/), no leading dot).
@@ -122,7 +126,8 @@ def main():
     argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
     argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
     argument_spec.update(
-        state=dict(type="str", default="uploaded", choices=["uploaded", "closed", "failed"]),
+        state=dict(type="str", default="uploaded",
+                   choices=["uploaded", "closed", "failed", "refused"]),
         files=dict(type="list", elements="path", default=[]),
         result=dict(type="raw"),
         fault_class=dict(type="str", default="GenericError"),
@@ -130,7 +135,8 @@ def main():
         logout=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "failed", ("fault_message",))])
+                           required_if=[("state", "failed", ("fault_message",)),
+                                         ("state", "refused", ("fault_message",))])
     params = module.params
     state = params["state"]
     try:
@@ -162,6 +168,9 @@ def main():
         if state == "closed":
             task_result.close_task(session, task_id, params["result"])
             current = "CLOSED"
+        elif state == "refused":
+            session.host.refuseTask(task_id, soft=True, msg=params["fault_message"])
+            current = "FREE"
         elif state == "failed":
             message = params["fault_message"]
             if problems:

@@ -25,6 +25,9 @@ description:
     so C(koji watch-logs) follows it).
   - A step that exits non-zero or runs past O(timeout) fails the module with O(fault_class)
     and O(failure_message).
+  - C(state=offline) disconnects the running container from every network, so that the next
+    steps run with loopback only (for example after dependencies were installed from a remote
+    repo, before rpmbuild).
   - C(state=absent) removes the container; use it in an C(always) section.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
@@ -43,9 +46,11 @@ options:
     type: path
     required: false
   state:
-    description: Run a step (C(present)), only start the container (C(started)), or remove it (C(absent)).
+    description: >-
+      Run a step (C(present)), only start the container (C(started)), take it off the network
+      (C(offline)), or remove it (C(absent)).
     type: str
-    choices: [present, started, absent]
+    choices: [present, started, offline, absent]
     default: present
   method:
     description: The task's method, recorded as a container label.
@@ -167,6 +172,11 @@ uploaded:
   description: Hub path of the log (C(tasks/<id % 10000>/<id>/<log_name>)), when uploaded.
   returned: state=present with a hub session
   type: str
+networks:
+  description: Networks the container was disconnected from (O(state=offline)).
+  returned: state=offline
+  type: list
+  elements: str
 image:
   description: Image and digest the container runs.
   returned: when the container was started by this call
@@ -210,7 +220,8 @@ def main():
     argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
     argument_spec["hub_session_file"] = dict(type="path", required=False)
     argument_spec.update(
-        state=dict(type="str", default="present", choices=["present", "started", "absent"]),
+        state=dict(type="str", default="present",
+                   choices=["present", "started", "offline", "absent"]),
         method=dict(type="str", default="unknown"),
         image=dict(type="str"),
         image_pull_policy=dict(type="str", choices=["if-not-present", "always", "never"]),
@@ -248,6 +259,19 @@ def main():
         except containers.ContainerError as exc:
             module.fail_json(msg=str(exc), container=name)
         module.exit_json(changed=removed, container=name)
+
+    if params["state"] == "offline":
+        if containers.container_state(name) != "running":
+            module.fail_json(msg="the task container %s is not running" % name,
+                             koji_fault="BuildrootError")
+        if module.check_mode:
+            module.exit_json(changed=True, container=name)
+        try:
+            networks = containers.disconnect_networks(name)
+        except containers.ContainerError as exc:
+            module.fail_json(msg="cannot take the container off the network: %s" % exc,
+                             koji_fault="BuildrootError")
+        module.exit_json(changed=bool(networks), container=name, networks=networks)
 
     command = params["command"]
     if params["state"] == "present" and not isinstance(command, (str, list)):
