@@ -290,6 +290,8 @@ class Worker(object):
             "koji_session_file": session_file,
             "koji_task_dir": task_dir,
             "rpmbuild_timeout": self.config.rpmbuild_timeout,
+            "koji_wait_poll_interval": self.config.subtask_poll_interval,
+            "koji_waitrepo_poll_interval": self.config.waitrepo_poll_interval,
         }
         inventory = {"all": {"hosts": {"localhost": {
             "ansible_connection": "local",

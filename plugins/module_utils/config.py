@@ -232,6 +232,8 @@ ADJUTANT_OPTIONS = (
     ("collections_path", _optional_str, None),
     ("force_lock", _bool, False),
     ("log_upload_interval", _positive(_float), 1.0),
+    ("subtask_poll_interval", _positive(_float), 2.0),
+    ("waitrepo_poll_interval", _positive(_int), 60),
 )
 
 _KNOWN_SECTIONS = ("kojid", "adjutant")
