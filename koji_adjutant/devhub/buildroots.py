@@ -4,13 +4,16 @@ State rules as kojihub's ``BuildRoot``: a buildroot starts in INIT, may
 never go back to INIT, an EXPIRED one stays EXPIRED (expiring it again is
 quietly accepted); the rpm list is set in INIT and extended in BUILDING.
 
-The dev hub has no rpm/build tables yet, so list entries are stored as
-given (checked for the fields kojid sends) instead of being matched to
-rpms built by koji.
+List entries are matched to rpms as kojihub does: an entry with a
+``location`` names an external repo (the dev hub has none, so such entries
+are stored as given), any other entry must be an rpm known to the hub
+(``getRPM``: by ``id``, else by name/version/release/arch), else
+``GenericError`` "No such rpm".
 """
 
 import koji
 
+from . import builds
 from . import context
 from . import repos
 from .hub import format_ts
@@ -79,7 +82,10 @@ def _add_list(hub, row, rpmlist, update):
             existing.add((entry['name'], entry['version'], entry['release'], entry['arch']))
     for entry in rpmlist:
         if not isinstance(entry, dict):
-            raise koji.GenericError('Invalid rpm entry: %r' % (entry,))
+            raise koji.GenericError('Invalid type for rpminfo: %r' % type(entry))
+        if not entry.get('location'):
+            rpminfo = builds.get_rpm(hub, entry, strict=True)
+            entry = dict(rpminfo, location=None)
         missing = [key for key in RPM_REQUIRED if not entry.get(key)]
         if missing:
             raise koji.GenericError('rpm entry lacks %s: %r' % (', '.join(missing), entry))
@@ -113,12 +119,19 @@ def get_listing(hub, brootid):
     _row(hub, brootid)
     rows = hub.db.query('SELECT * FROM buildroot_listing WHERE buildroot_id = ? ORDER BY rowid',
                         (int(brootid),))
-    return [{'rpm_id': r['rpm_id'], 'is_update': bool(r['is_update']), 'name': r['name'],
-             'version': r['version'], 'release': r['release'], 'epoch': r['epoch'],
-             'arch': r['arch'], 'build_id': None, 'draft': False,
-             'external_repo_id': None if r['location'] is None else 0,
-             'external_repo_name': r['location'], 'payloadhash': r['payloadhash'],
-             'size': r['size'], 'buildtime': r['buildtime']} for r in rows]
+    result = []
+    for r in rows:
+        build_id = None
+        if r['rpm_id'] is not None and r['location'] is None:
+            build_id = hub.db.value('SELECT build_id FROM rpminfo WHERE id = ?', (r['rpm_id'],))
+        result.append({
+            'rpm_id': r['rpm_id'], 'is_update': bool(r['is_update']), 'name': r['name'],
+            'version': r['version'], 'release': r['release'], 'epoch': r['epoch'],
+            'arch': r['arch'], 'build_id': build_id, 'draft': False,
+            'external_repo_id': 0 if r['location'] is None else None,
+            'external_repo_name': 'INTERNAL' if r['location'] is None else r['location'],
+            'payloadhash': r['payloadhash'], 'size': r['size'], 'buildtime': r['buildtime']})
+    return result
 
 
 _BR_QUERY = (

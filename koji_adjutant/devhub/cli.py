@@ -50,6 +50,11 @@ def build_parser():
                        metavar='MINUTES',
                        help='sessions expire after this long and are renewed by the client '
                             '(koji: 1440; 0 disables)')
+    serve.add_argument('--repo-lag', type=int, default=3600, metavar='SECONDS',
+                       help='repo requests without min_event accept repos this old '
+                            '(koji RepoLag: 3600)')
+    serve.add_argument('--max-repo-tasks', type=int, default=10,
+                       help='newRepo tasks made for repo requests at one time (koji: 10)')
     serve.add_argument('--no-check-client-ip', action='store_true',
                        help='do not bind sessions to the client address')
     serve.add_argument('--log-level', default='INFO',
@@ -91,7 +96,8 @@ def cmd_serve(args):
                        scheduler_interval=args.scheduler_interval,
                        ready_timeout=args.ready_timeout, assign_timeout=args.assign_timeout,
                        host_timeout=args.host_timeout,
-                       session_renewal_timeout=args.session_renewal_timeout * 60)
+                       session_renewal_timeout=args.session_renewal_timeout * 60,
+                       repo_lag=args.repo_lag, max_repo_tasks=args.max_repo_tasks)
     hub = Hub(config)
     server = DevHubServer(hub, host=args.host, port=args.port, tls_port=args.tls_port,
                           tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca)

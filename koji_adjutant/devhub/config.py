@@ -21,7 +21,9 @@ class HubConfig(object):
                  check_client_ip=True, scheduler_interval=1.0, ready_timeout=180.0,
                  assign_timeout=300.0, host_timeout=900.0, soft_refusal_timeout=900.0,
                  capacity_overcommit=5.0, maxjobs=15, max_request_length=4194304,
-                 default_capacity=2.0, session_renewal_timeout=1440 * 60):
+                 default_capacity=2.0, session_renewal_timeout=1440 * 60, repo_lag=3600,
+                 repo_auto_lag=7200, repo_lag_window=600, max_repo_tasks=10, repo_retries=3,
+                 request_clean_time=1440 * 60, repo_queue_user='kojira', allow_new_repo=True):
         # session_renewal_timeout: seconds after which a session expires and the
         # client must renew it (koji's SessionRenewalTimeout, 1440 minutes); 0: never
         self.topdir = os.path.abspath(topdir)
@@ -41,6 +43,16 @@ class HubConfig(object):
         self.max_request_length = int(max_request_length)
         self.default_capacity = float(default_capacity)
         self.session_renewal_timeout = session_renewal_timeout
+        # repo requests (kojihub hub.conf: RepoLag, RepoAutoLag, RepoLagWindow, MaxRepoTasks,
+        # RepoRetries, RequestCleanTime (here in seconds), RepoQueueUser, AllowNewRepo)
+        self.repo_lag = int(repo_lag)
+        self.repo_auto_lag = int(repo_auto_lag)
+        self.repo_lag_window = max(1, int(repo_lag_window))
+        self.max_repo_tasks = int(max_repo_tasks)
+        self.repo_retries = int(repo_retries)
+        self.request_clean_time = float(request_clean_time)
+        self.repo_queue_user = repo_queue_user
+        self.allow_new_repo = bool(allow_new_repo)
 
     @property
     def workdir(self):

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -190,7 +190,9 @@ CREATE TABLE IF NOT EXISTS repos (
     task_id INTEGER REFERENCES tasks(id),
     dist INTEGER NOT NULL DEFAULT 0,
     opts TEXT NOT NULL DEFAULT '{}',
-    custom_opts TEXT NOT NULL DEFAULT '{}'
+    custom_opts TEXT NOT NULL DEFAULT '{}',
+    begin_event INTEGER REFERENCES events(id),
+    end_event INTEGER REFERENCES events(id)
 );
 
 CREATE TABLE IF NOT EXISTS buildroots (
@@ -221,6 +223,171 @@ CREATE TABLE IF NOT EXISTS buildroot_listing (
     is_update INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS buildroot_listing_br ON buildroot_listing(buildroot_id);
+
+-- packages, builds and rpms (kojihub's package, build, rpminfo tables, one
+-- volume, DEFAULT = 0)
+CREATE TABLE IF NOT EXISTS package (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE IF NOT EXISTS build (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pkg_id INTEGER NOT NULL REFERENCES package(id),
+    version TEXT NOT NULL,
+    release TEXT NOT NULL,
+    epoch INTEGER,
+    draft INTEGER NOT NULL DEFAULT 0,
+    source TEXT,
+    create_event INTEGER NOT NULL REFERENCES events(id),
+    start_ts REAL,
+    completion_ts REAL,
+    state INTEGER NOT NULL,
+    task_id INTEGER REFERENCES tasks(id),
+    owner INTEGER NOT NULL REFERENCES users(id),
+    volume_id INTEGER NOT NULL DEFAULT 0,
+    cg_id INTEGER,
+    extra TEXT,                   -- json or NULL
+    UNIQUE (pkg_id, version, release)
+);
+
+CREATE TABLE IF NOT EXISTS rpminfo (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    build_id INTEGER REFERENCES build(id),
+    buildroot_id INTEGER REFERENCES buildroots(id),
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    release TEXT NOT NULL,
+    epoch INTEGER,
+    arch TEXT NOT NULL,
+    draft INTEGER NOT NULL DEFAULT 0,
+    external_repo_id INTEGER NOT NULL DEFAULT 0,
+    payloadhash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    buildtime INTEGER NOT NULL,
+    metadata_only INTEGER NOT NULL DEFAULT 0,
+    extra TEXT,
+    UNIQUE (name, version, release, arch, external_repo_id)
+);
+CREATE INDEX IF NOT EXISTS rpminfo_build ON rpminfo(build_id);
+
+-- versioned tables: rows are never changed, only revoked (active NULL,
+-- revoke_event set) and replaced, as in kojihub, so they can be read "at an event"
+CREATE TABLE IF NOT EXISTS tag_listing (
+    build_id INTEGER NOT NULL REFERENCES build(id),
+    tag_id INTEGER NOT NULL REFERENCES tags(id),
+    create_event INTEGER NOT NULL REFERENCES events(id),
+    revoke_event INTEGER REFERENCES events(id),
+    creator_id INTEGER REFERENCES users(id),
+    revoker_id INTEGER REFERENCES users(id),
+    active INTEGER
+);
+CREATE INDEX IF NOT EXISTS tag_listing_tag ON tag_listing(tag_id, active);
+
+CREATE TABLE IF NOT EXISTS tag_packages (
+    package_id INTEGER NOT NULL REFERENCES package(id),
+    tag_id INTEGER NOT NULL REFERENCES tags(id),
+    blocked INTEGER NOT NULL DEFAULT 0,
+    extra_arches TEXT,
+    create_event INTEGER NOT NULL REFERENCES events(id),
+    revoke_event INTEGER REFERENCES events(id),
+    creator_id INTEGER REFERENCES users(id),
+    revoker_id INTEGER REFERENCES users(id),
+    active INTEGER
+);
+CREATE INDEX IF NOT EXISTS tag_packages_tag ON tag_packages(tag_id, active);
+
+CREATE TABLE IF NOT EXISTS tag_package_owners (
+    package_id INTEGER NOT NULL REFERENCES package(id),
+    tag_id INTEGER NOT NULL REFERENCES tags(id),
+    owner INTEGER NOT NULL REFERENCES users(id),
+    create_event INTEGER NOT NULL REFERENCES events(id),
+    revoke_event INTEGER REFERENCES events(id),
+    creator_id INTEGER REFERENCES users(id),
+    revoker_id INTEGER REFERENCES users(id),
+    active INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS groups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE IF NOT EXISTS group_config (
+    group_id INTEGER NOT NULL REFERENCES groups(id),
+    tag_id INTEGER NOT NULL REFERENCES tags(id),
+    blocked INTEGER NOT NULL DEFAULT 0,
+    exported INTEGER NOT NULL DEFAULT 1,
+    display_name TEXT NOT NULL,
+    is_default INTEGER,
+    uservisible INTEGER NOT NULL DEFAULT 1,
+    description TEXT,
+    langonly TEXT,
+    biarchonly INTEGER NOT NULL DEFAULT 0,
+    create_event INTEGER NOT NULL REFERENCES events(id),
+    revoke_event INTEGER REFERENCES events(id),
+    creator_id INTEGER REFERENCES users(id),
+    revoker_id INTEGER REFERENCES users(id),
+    active INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS group_package_listing (
+    group_id INTEGER NOT NULL REFERENCES groups(id),
+    tag_id INTEGER NOT NULL REFERENCES tags(id),
+    package TEXT NOT NULL,
+    blocked INTEGER NOT NULL DEFAULT 0,
+    type TEXT NOT NULL,
+    basearchonly INTEGER,
+    requires TEXT,
+    create_event INTEGER NOT NULL REFERENCES events(id),
+    revoke_event INTEGER REFERENCES events(id),
+    creator_id INTEGER REFERENCES users(id),
+    revoker_id INTEGER REFERENCES users(id),
+    active INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS group_req_listing (
+    group_id INTEGER NOT NULL REFERENCES groups(id),
+    tag_id INTEGER NOT NULL REFERENCES tags(id),
+    req_id INTEGER NOT NULL REFERENCES groups(id),
+    blocked INTEGER NOT NULL DEFAULT 0,
+    type TEXT NOT NULL,
+    is_metapkg INTEGER NOT NULL DEFAULT 0,
+    create_event INTEGER NOT NULL REFERENCES events(id),
+    revoke_event INTEGER REFERENCES events(id),
+    creator_id INTEGER REFERENCES users(id),
+    revoker_id INTEGER REFERENCES users(id),
+    active INTEGER
+);
+
+-- non-versioned tag changes (kojihub's tag_updates: IMPORT, VOLUME_CHANGE,
+-- MANUAL), the dev hub also records tag config/inheritance changes here
+-- (type CONFIG), as its tags and inheritance are not versioned
+CREATE TABLE IF NOT EXISTS tag_updates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tag_id INTEGER NOT NULL REFERENCES tags(id),
+    update_event INTEGER NOT NULL REFERENCES events(id),
+    updater_id INTEGER REFERENCES users(id),
+    update_type TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tag_updates_tag ON tag_updates(tag_id);
+
+-- repo requests (kojihub/repos.py repo_queue)
+CREATE TABLE IF NOT EXISTS repo_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    create_ts REAL NOT NULL,
+    owner INTEGER REFERENCES users(id),
+    priority INTEGER NOT NULL,
+    tag_id INTEGER NOT NULL REFERENCES tags(id),
+    at_event INTEGER REFERENCES events(id),
+    min_event INTEGER REFERENCES events(id),
+    opts TEXT NOT NULL,           -- json object
+    update_ts REAL NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    task_id INTEGER REFERENCES tasks(id),
+    tries INTEGER NOT NULL DEFAULT 0,
+    repo_id INTEGER REFERENCES repos(id)
+);
 """
 
 
@@ -255,9 +422,20 @@ class Database(object):
             for statement in SCHEMA.split(';'):
                 if statement.strip():
                     self.conn.execute(statement)
+            self._migrate()
             self.conn.execute(
                 "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),))
+            self.conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
+                              (str(SCHEMA_VERSION),))
+
+    def _migrate(self):
+        """Bring databases made by older dev hubs up to the current schema."""
+        columns = [row[1] for row in self.conn.execute('PRAGMA table_info(repos)')]
+        for column in ('begin_event', 'end_event'):
+            if column not in columns:
+                self.conn.execute('ALTER TABLE repos ADD COLUMN %s INTEGER '
+                                  'REFERENCES events(id)' % column)
 
     def close(self):
         with self.lock:

@@ -10,15 +10,22 @@ shapes follow kojihub; method bodies delegate to the domain modules.
 
 import fnmatch
 import inspect
+import os
+import time
 
 import koji
 
 from . import auth
 from . import buildroots
+from . import builds
 from . import context
+from . import groups
 from . import hosts
+from . import packages
+from . import repoqueue
 from . import repos
 from . import scheduler
+from . import tagging
 from . import tags
 from . import tasks
 from . import uploads
@@ -238,9 +245,27 @@ class RootExports(object):
         return tags.get_tag_id(self.hub, info, strict)
 
     def listTags(self, build=None, package=None, perms=True, queryOpts=None, pattern=None):
-        result = tags.list_tags(self.hub)
+        if build is not None and package is not None:
+            raise koji.GenericError('only one of build and package may be specified')
+        result = []
+        fields = ('id', 'name', 'arches', 'locked', 'maven_support', 'maven_include_all')
+        if perms:
+            fields += ('perm_id', 'perm')
+        if build is not None or package is not None:
+            tag_ids = tagging.list_tags_of(self.hub, build=build, package=package)
+        else:
+            tag_ids = self.hub.db.column('SELECT id FROM tags ORDER BY id')
+        pkg_id = packages.get_package_id(self.hub, package) if package is not None else None
+        for tag_id in tag_ids:
+            info = tags.get_tag(self.hub, tag_id)
+            entry = dict((key, info[key]) for key in fields)
+            if pkg_id is not None:
+                listed = packages.read_package_list(self.hub, tag_id, pkgID=pkg_id).get(pkg_id)
+                for key in ('owner_id', 'owner_name', 'blocked', 'extra_arches'):
+                    entry[key] = listed[key] if listed else None
+            result.append(entry)
         if pattern:
-            result = [t for t in result if fnmatch.fnmatch(t['name'], pattern)]
+            result = [t for t in result if fnmatch.fnmatch(t['name'].lower(), pattern.lower())]
         return apply_query_opts(result, queryOpts)
 
     def getBuildConfig(self, tag, event=None):
@@ -288,18 +313,262 @@ class RootExports(object):
         tags.get_tag(self.hub, tag_info, strict=True)
         return []
 
-    # -- builds (none yet) ---------------------------------------------------------------
+    # -- packages and package lists --------------------------------------------------------
+
+    def getPackage(self, info, strict=False, create=False):
+        return packages.lookup_package(self.hub, info, strict=strict, create=create)
+
+    def getPackageID(self, name, strict=False):
+        pkg_id = self.hub.db.value('SELECT id FROM package WHERE name = ?', (name,))
+        if pkg_id is None and strict:
+            raise koji.GenericError('No such package name: %s' % name)
+        return pkg_id
+
+    def listPackages(self, tagID=None, userID=None, pkgID=None, prefix=None, inherited=False,
+                     with_dups=False, event=None, queryOpts=None, with_owners=True,
+                     with_blocked=True):
+        return packages.list_packages(self.hub, tagID, userID, pkgID, prefix, inherited,
+                                      with_dups, event, queryOpts, with_owners, with_blocked)
+
+    def listPackagesSimple(self, prefix=None, queryOpts=None):
+        return packages.list_packages_simple(self.hub, prefix, queryOpts)
+
+    def checkTagPackage(self, tag, pkg):
+        return packages.check_tag_package(self.hub, tag, pkg)
+
+    def getPackageConfig(self, tag, pkg, event=None):
+        """A package's (inherited) entry in a tag's package list, or None."""
+        return packages.get_package_config(self.hub, tag, pkg, event)
+
+    def packageListAdd(self, taginfo, pkginfo, owner=None, block=None, extra_arches=None,
+                       force=False, update=False):
+        return packages.pkglist_add(self.hub, taginfo, pkginfo, owner, block, extra_arches,
+                                    force, update)
+
+    def packageListRemove(self, taginfo, pkginfo, force=False):
+        return packages.pkglist_remove(self.hub, taginfo, pkginfo, force)
+
+    def packageListBlock(self, taginfo, pkginfo, force=False):
+        return packages.pkglist_block(self.hub, taginfo, pkginfo, force)
+
+    def packageListUnblock(self, taginfo, pkginfo, force=False):
+        return packages.pkglist_unblock(self.hub, taginfo, pkginfo, force)
+
+    def packageListSetOwner(self, taginfo, pkginfo, owner, force=False):
+        return packages.pkglist_add(self.hub, taginfo, pkginfo, owner=owner, force=force,
+                                    update=True)
+
+    def packageListSetArches(self, taginfo, pkginfo, arches, force=False):
+        return packages.pkglist_add(self.hub, taginfo, pkginfo, extra_arches=arches,
+                                    force=force, update=True)
+
+    # -- comps groups ----------------------------------------------------------------------
+
+    def groupListAdd(self, taginfo, grpinfo, block=False, force=False, **opts):
+        return groups.grplist_add(self.hub, taginfo, grpinfo, block, force, **opts)
+
+    def groupListRemove(self, taginfo, grpinfo, force=False):
+        return groups.grplist_remove(self.hub, taginfo, grpinfo, force)
+
+    def groupListBlock(self, taginfo, grpinfo):
+        return groups.grplist_block(self.hub, taginfo, grpinfo)
+
+    def groupListUnblock(self, taginfo, grpinfo):
+        return groups.grplist_unblock(self.hub, taginfo, grpinfo)
+
+    def groupPackageListAdd(self, taginfo, grpinfo, pkg_name, block=False, force=False, **opts):
+        return groups.grp_pkg_add(self.hub, taginfo, grpinfo, pkg_name, block, force, **opts)
+
+    def groupPackageListRemove(self, taginfo, grpinfo, pkg_name):
+        return groups.grp_pkg_remove(self.hub, taginfo, grpinfo, pkg_name)
+
+    def groupPackageListBlock(self, taginfo, grpinfo, pkg_name):
+        return groups.grp_pkg_block(self.hub, taginfo, grpinfo, pkg_name)
+
+    def groupPackageListUnblock(self, taginfo, grpinfo, pkg_name):
+        return groups.grp_pkg_unblock(self.hub, taginfo, grpinfo, pkg_name)
+
+    def groupReqListAdd(self, taginfo, grpinfo, reqinfo, block=False, force=False, **opts):
+        return groups.grp_req_add(self.hub, taginfo, grpinfo, reqinfo, block, force, **opts)
+
+    def groupReqListRemove(self, taginfo, grpinfo, reqinfo, force=None):
+        return groups.grp_req_remove(self.hub, taginfo, grpinfo, reqinfo, force)
+
+    def groupReqListBlock(self, taginfo, grpinfo, reqinfo):
+        return groups.grp_req_block(self.hub, taginfo, grpinfo, reqinfo)
+
+    def groupReqListUnblock(self, taginfo, grpinfo, reqinfo):
+        return groups.grp_req_unblock(self.hub, taginfo, grpinfo, reqinfo)
+
+    def getTagGroups(self, tag, event=None, inherit=True, incl_pkgs=True, incl_reqs=True,
+                     incl_blocked=False):
+        return groups.read_tag_groups(self.hub, tag, event, inherit, incl_pkgs, incl_reqs,
+                                      incl_blocked)
+
+    # -- builds and rpms -------------------------------------------------------------------
 
     def getAverageBuildDuration(self, package, age=None):
-        """Average build time of a package; None as the dev hub has no build history."""
-        return None
+        """Average build time of a package's task-made builds; None without any."""
+        pkg_id = packages.get_package_id(self.hub, package)
+        if not pkg_id:
+            return None
+        clauses = 'build.pkg_id = ? AND build.state = ? AND build.task_id IS NOT NULL'
+        params = [pkg_id, koji.BUILD_STATES['COMPLETE']]
+        if age is not None:
+            clauses += ' AND build.completion_ts > ?'
+            params.append(time.time() - int(age) * 30 * 86400)
+        return self.hub.db.value('SELECT AVG(build.completion_ts - events.ts) FROM build JOIN '
+                                 'events ON events.id = build.create_event WHERE ' + clauses,
+                                 params)
+
+    def getBuild(self, buildInfo, strict=False):
+        return builds.get_build(self.hub, buildInfo, strict)
+
+    def findBuildID(self, X, strict=False):
+        return builds.find_build_id(self.hub, X, strict)
 
     def listBuilds(self, packageID=None, userID=None, taskID=None, prefix=None, state=None,
                    volumeID=None, source=None, createdBefore=None, createdAfter=None,
                    completeBefore=None, completeAfter=None, type=None, typeInfo=None,
                    queryOpts=None, pattern=None, cgID=None, draft=None):
-        """The dev hub does not store builds yet: always an empty list."""
+        return builds.list_builds(self.hub, packageID, userID, taskID, prefix, state, volumeID,
+                                  source, createdBefore, createdAfter, completeBefore,
+                                  completeAfter, type, typeInfo, queryOpts, pattern, cgID, draft)
+
+    def createEmptyBuild(self, name, version, release, epoch, owner=None, draft=False):
+        _session().assertPerm('admin')
+        return builds.create_empty_build(self.hub, name, version, release, epoch, owner, draft)
+
+    def getRPM(self, rpminfo, strict=False, multi=False, build=None):
+        return builds.get_rpm(self.hub, rpminfo, strict, multi, build)
+
+    def listRPMs(self, buildID=None, buildrootID=None, imageID=None, componentBuildrootID=None,
+                 hostID=None, arches=None, queryOpts=None, draft=None):
+        return builds.list_rpms(self.hub, buildID, buildrootID, imageID, componentBuildrootID,
+                                hostID, arches, queryOpts, draft)
+
+    def listBuildRPMs(self, build):
+        if not isinstance(build, int) or isinstance(build, bool):
+            build = builds.find_build_id(self.hub, build, strict=True)
+        return builds.list_rpms(self.hub, buildID=build)
+
+    def getBuildType(self, buildInfo, strict=False):
+        binfo = builds.get_build(self.hub, buildInfo, strict=strict)
+        if not binfo:
+            return None
+        if self.hub.db.value('SELECT COUNT(*) FROM rpminfo WHERE build_id = ?', (binfo['id'],)):
+            return {'rpm': None}
+        return {}
+
+    def listArchives(self, buildID=None, buildrootID=None, componentBuildrootID=None,
+                     hostID=None, type=None, filename=None, size=None, checksum=None,
+                     checksum_type=None, typeInfo=None, queryOpts=None, imageID=None,
+                     archiveID=None, strict=False):
+        """The dev hub stores no archives: []."""
+        if strict:
+            raise koji.GenericError('No archives found.')
         return apply_query_opts([], queryOpts)
+
+    def listVolumes(self):
+        return [dict(v) for v in builds.VOLUMES]
+
+    def getVolume(self, volume, strict=False):
+        return builds.get_volume(volume, strict)
+
+    def importRPM(self, path, basename, build=None, draft=False):
+        """Import an uploaded rpm (admin): work/<path>/<basename> -> packages/N/V/R/<arch>/."""
+        _session().assertPerm('admin')
+        if build:
+            if not draft:
+                raise koji.ParameterError(
+                    'Only support specifying build when importing a draft rpm')
+            builds.get_build(self.hub, build, strict=True)
+        if draft:
+            raise koji.GenericError('draft builds are not supported by the dev hub')
+        fn = os.path.join(uploads.safe_work_dir(self.hub, path), basename)
+        uploads.check_file_name(basename)
+        if not os.path.exists(fn):
+            raise koji.GenericError('No such file: %s' % fn)
+        rpminfo = builds.import_rpm(self.hub, fn)
+        builds.import_rpm_file(self.hub, fn, rpminfo['build'], rpminfo)
+        for tag_id in tagging.list_tags_of(self.hub, build=rpminfo['build_id']):
+            tagging.set_tag_update(self.hub, tag_id, 'IMPORT')
+        return rpminfo
+
+    # -- tagging ----------------------------------------------------------------------------
+
+    def tagBuildBypass(self, tag, build, force=False, notify=False):
+        """Tag a build directly (tag permission; no task, no notification mail)."""
+        _session().assertPerm('tag')
+        tags.get_tag(self.hub, tag, strict=True)
+        builds.get_build(self.hub, build, strict=True)
+        tagging.tag_build(self.hub, tag, build, force=force)
+
+    def untagBuildBypass(self, tag, build, strict=True, force=False, notify=False):
+        _session().assertPerm('tag')
+        tags.get_tag(self.hub, tag, strict=True)
+        builds.get_build(self.hub, build, strict=True)
+        tagging.untag_build(self.hub, tag, build, strict=strict, force=force)
+
+    def untagBuild(self, tag, build, strict=True, force=False):
+        _session().assertLogin()
+        tags.get_tag(self.hub, tag, strict=True)
+        builds.get_build(self.hub, build, strict=True)
+        tagging.untag_build(self.hub, tag, build, strict=strict, force=force)
+
+    def tagBuild(self, tag, build, force=False, fromtag=None):
+        """Request tagging: checks, then a tagBuild task (its id is returned)."""
+        return tagging.make_tag_build_task(self.hub, tag, build, force, fromtag)
+
+    def moveBuild(self, tag1, tag2, build, force=False):
+        return tagging.make_tag_build_task(self.hub, tag2, build, force, tag1)
+
+    def listTagged(self, tag, event=None, inherit=False, prefix=None, latest=False, package=None,
+                   owner=None, type=None, strict=True, extra=False, draft=None):
+        taginfo = tags.get_tag(self.hub, tag, strict=strict, event=event)
+        if not taginfo:
+            return []
+        result = tagging.read_tagged_builds(self.hub, taginfo['id'], event, inherit=inherit,
+                                            latest=latest, package=package, owner=owner,
+                                            type=type, extra=extra, draft=draft)
+        if prefix:
+            result = [b for b in result if b['package_name'].lower().startswith(prefix.lower())]
+        return result
+
+    def listTaggedRPMS(self, tag, event=None, inherit=False, latest=False, package=None,
+                       arch=None, rpmsigs=False, owner=None, type=None, strict=True, extra=True,
+                       draft=None):
+        taginfo = tags.get_tag(self.hub, tag, strict=strict, event=event)
+        if not taginfo:
+            return []
+        return tagging.read_tagged_rpms(self.hub, taginfo['id'], event=event, inherit=inherit,
+                                        latest=latest, package=package, arch=arch,
+                                        rpmsigs=rpmsigs, owner=owner, type=type, extra=extra,
+                                        draft=draft)
+
+    def getLatestBuilds(self, tag, event=None, package=None, type=None, draft=None):
+        tag_id = tags.get_tag_id(self.hub, tag, strict=True)
+        return tagging.read_tagged_builds(self.hub, tag_id, event, inherit=True, latest=True,
+                                          package=package, type=type, draft=draft)
+
+    def getLatestRPMS(self, tag, package=None, arch=None, event=None, rpmsigs=False, type=None,
+                      draft=None):
+        tag_id = tags.get_tag_id(self.hub, tag, strict=True)
+        return tagging.read_tagged_rpms(self.hub, tag_id, package=package, arch=arch,
+                                        event=event, inherit=True, latest=True,
+                                        rpmsigs=rpmsigs, type=type, draft=draft)
+
+    def checkTagAccess(self, tag_id, user_id=None):
+        return tagging.check_tag_access(self.hub, tag_id, user_id)
+
+    def tagLastChangeEvent(self, tag, before=None, inherit=True):
+        return tagging.tag_last_change_event(self.hub, tag, before, inherit)
+
+    def tagFirstChangeEvent(self, tag, after=None, inherit=True):
+        return tagging.tag_first_change_event(self.hub, tag, after, inherit)
+
+    def tagChangedSinceEvent(self, event, taglist):
+        return tagging.tag_changed_since_event(self.hub, event, taglist)
 
     # -- tasks ------------------------------------------------------------------------------
 
@@ -432,6 +701,10 @@ class RootExports(object):
     def getActiveRepos(self):
         return repos.get_active_repos(self.hub)
 
+    def newRepo(self, tag, event=None, src=False, debuginfo=False, separate_src=False):
+        """Create a newRepo task (repo or regen-repo permission); returns its id."""
+        return repoqueue.new_repo(self.hub, tag, event, src, debuginfo, separate_src)
+
     def repoExpire(self, repo_id):
         _session().assertPerm('repo')
         repos.repo_expire(self.hub, repo_id)
@@ -443,6 +716,63 @@ class RootExports(object):
     def repoDelete(self, repo_id):
         _session().assertPerm('repo')
         return repos.repo_delete(self.hub, repo_id)
+
+
+class RepoExports(object):
+    """The ``repo.*`` calls (koji >= 1.35 repo requests, kojihub/repos.py)."""
+
+    def __init__(self, hub):
+        self.hub = hub
+
+    def request(self, tag, min_event=None, at_event=None, opts=None, priority=None,
+                force=False):
+        """Request a repo for a tag: {'repo', 'request', 'duplicate'}."""
+        result = repoqueue.request_repo(self.hub, tag, min_event, at_event, opts, priority,
+                                        force)
+        if result['request'] and not result['duplicate']:
+            # the dev hub plays kojira right away; the answer shows the request as it was
+            # made, as kojihub's does
+            repoqueue.process(self.hub)
+        return result
+
+    def get(self, tag, min_event=None, at_event=None, opts=None):
+        return repos.get_best_repo(self.hub, tag, min_event, at_event, opts)
+
+    def checkRequest(self, req_id):
+        repoqueue.process(self.hub)
+        return repoqueue.check_repo_request(self.hub, req_id)
+
+    def setRequestPriority(self, req_id, priority):
+        _session().assertPerm('admin')
+        repoqueue.set_request_priority(self.hub, req_id, priority)
+
+    def getExternalRepoData(self, erepo):
+        raise koji.GenericError('No such entry in table external_repo: %s' % (erepo,))
+
+    def references(self, repo_id):
+        return repos.repo_references(self.hub, repo_id)
+
+    def setState(self, repo_id, state):
+        _session().assertPerm('repo')
+        repos.repo_set_state(self.hub, repo_id, state)
+
+    def query(self, clauses, fields=None, opts=None):
+        return repos.query_repos(self.hub, clauses, fields, opts)
+
+    def autoRequests(self):
+        _session().assertPerm('repo')
+        repoqueue.do_auto_requests(self.hub)
+
+    def checkQueue(self):
+        _session().assertPerm('repo')
+        repoqueue.check_repo_queue(self.hub)
+
+    def queryQueue(self, clauses=None, fields=None, opts=None):
+        return repoqueue.query_queue(self.hub, clauses, fields, opts)
+
+    def updateEndEvents(self):
+        _session().assertPerm('repo')
+        repoqueue.update_end_events(self.hub)
 
 
 class HostExports(object):
@@ -486,6 +816,8 @@ class HostExports(object):
     def getTasks(self):
         """Tasks ASSIGNED to this host; runs the scheduler when there are none."""
         host = self._host()
+        # what kojira would do meanwhile: newRepo tasks for repo requests
+        repoqueue.process(self.hub)
         result = scheduler.tasks_for_host(self.hub, host.id)
         if not result:
             if scheduler.TaskScheduler(self.hub).run():
@@ -604,6 +936,7 @@ class HandlerRegistry(object):
         self.funcs = {}
         self.register_instance(RootExports(hub))
         self.register_instance(HostExports(hub), prefix='host')
+        self.register_instance(RepoExports(hub), prefix='repo')
         self.funcs['_listapi'] = self.list_api
         self.funcs['system.listMethods'] = self.system_listMethods
         self.funcs['system.methodSignature'] = self.system_methodSignature

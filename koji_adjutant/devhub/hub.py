@@ -38,8 +38,17 @@ class Hub(object):
         with self.db.transaction():
             for name in DEFAULT_CHANNELS:
                 self.db.execute('INSERT OR IGNORE INTO channels (name) VALUES (?)', (name,))
-            for perm in ('admin', 'host', 'tag', 'target', 'repo', 'build', 'sign'):
+            for perm in ('admin', 'host', 'tag', 'target', 'repo', 'build', 'sign',
+                         'regen-repo', 'dist-repo'):
                 self.db.execute('INSERT OR IGNORE INTO permissions (name) VALUES (?)', (perm,))
+            # the user that owns the newRepo tasks made for repo requests (RepoQueueUser);
+            # it has no password, as kojira logs in with a certificate
+            user = self.config.repo_queue_user
+            if user and self.db.value('SELECT id FROM users WHERE name = ?', (user,)) is None:
+                user_id = self.db.insert('users', name=user, status=koji.USER_STATUS['NORMAL'],
+                                         usertype=koji.USERTYPES['NORMAL'])
+                perm_id = self.db.value("SELECT id FROM permissions WHERE name = 'repo'")
+                self.db.insert('user_perms', user_id=user_id, perm_id=perm_id)
             if self.db.last_event() is None:
                 self.db.new_event()
 

@@ -161,7 +161,17 @@ def edit_tag(hub, tagInfo, **kwargs):
         changes['extra'] = json.dumps(extra)
     if changes:
         hub.db.update('tags', 'id = ?', (tag['id'],), **changes)
-        context.state_changed()
+        record_change(hub, tag['id'])
+
+
+def record_change(hub, tag_id, utype='CONFIG'):
+    """Note a change of a tag's (non-versioned) configuration for tagLastChangeEvent."""
+    event = context.state_changed()
+    sess = context.session()
+    user_id = sess.user_id if sess is not None and sess.logged_in else None
+    hub.db.insert('tag_updates', tag_id=tag_id, update_event=event, updater_id=user_id,
+                  update_type=utype)
+    return event
 
 
 # -- inheritance ---------------------------------------------------------------------
@@ -220,7 +230,7 @@ def write_inheritance(hub, tag_id, changes, clear=False):
     if tag_id in final:
         raise koji.GenericError('A tag cannot inherit from itself')
     hub.db.execute('DELETE FROM tag_inheritance WHERE tag_id = ?', (tag_id,))
-    event = context.state_changed()
+    event = record_change(hub, tag_id)
     for parent_id, link in final.items():
         hub.db.insert('tag_inheritance', tag_id=tag_id, parent_id=parent_id,
                       priority=link['priority'], maxdepth=link['maxdepth'],

@@ -406,10 +406,10 @@ def make_task(hub, method, arglist, **opts):
             opts['priority'] = koji.PRIO_DEFAULT
         if opts.get('arch') is None:
             opts['arch'] = 'noarch'
-        sess = context.session()
-        if sess is None or not sess.logged_in:
-            raise koji.GenericError('task must have an owner')
         if opts.get('owner') is None:
+            sess = context.session()
+            if sess is None or not sess.logged_in:
+                raise koji.GenericError('task must have an owner')
             opts['owner'] = sess.user_id
         opts['label'] = None
         opts['parent'] = None

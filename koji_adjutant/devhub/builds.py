@@ -1,0 +1,442 @@
+"""Builds and rpms (kojihub's get_build, list_builds, get_rpm, list_rpms, import_rpm).
+
+Builds live on the one volume ``DEFAULT`` (id 0); their files under
+``<topdir>/packages/<name>/<version>/<release>/<arch>/<file>.rpm``, as
+``koji.pathinfo.build()`` and ``koji.pathinfo.rpm()`` say.  Draft builds and
+content generators are not supported.
+"""
+
+import fnmatch
+import json
+import os
+import shutil
+import time
+
+import koji
+import koji.util
+
+from . import context
+from . import packages
+from . import users
+from .hub import format_ts
+from .query import apply_query_opts
+
+BS = koji.BUILD_STATES
+VOLUMES = [{'id': 0, 'name': 'DEFAULT'}]
+
+_BUILD_SQL = (
+    'SELECT build.*, package.name AS package_name, users.name AS owner_name, '
+    'events.ts AS creation_ts FROM build '
+    'JOIN package ON package.id = build.pkg_id '
+    'LEFT JOIN users ON users.id = build.owner '
+    'LEFT JOIN events ON events.id = build.create_event')
+
+
+def get_volume(volume, strict=False):
+    for vol in VOLUMES:
+        if volume in (vol['id'], vol['name']) or \
+                (isinstance(volume, dict) and volume.get('name') == vol['name']):
+            return dict(vol)
+    if strict:
+        raise koji.GenericError('No such volume: %s' % volume)
+    return None
+
+
+def _json(text):
+    if text is None:
+        return None
+    return json.loads(text)
+
+
+def build_out(row):
+    """kojihub's build map (get_build / listBuilds fields)."""
+    nvr = '%s-%s-%s' % (row['package_name'], row['version'], row['release'])
+    return {
+        'id': row['id'],
+        'build_id': row['id'],
+        'version': row['version'],
+        'release': row['release'],
+        'epoch': row['epoch'],
+        'draft': bool(row['draft']),
+        'state': row['state'],
+        'completion_time': format_ts(row['completion_ts']),
+        'completion_ts': row['completion_ts'],
+        'start_time': format_ts(row['start_ts']),
+        'start_ts': row['start_ts'],
+        'task_id': row['task_id'],
+        'creation_event_id': row['create_event'],
+        'creation_time': format_ts(row['creation_ts']),
+        'creation_ts': row['creation_ts'],
+        'package_id': row['pkg_id'],
+        'package_name': row['package_name'],
+        'name': row['package_name'],
+        'volume_id': row['volume_id'],
+        'volume_name': 'DEFAULT',
+        'nvr': nvr,
+        'owner_id': row['owner'],
+        'owner_name': row['owner_name'],
+        'cg_id': row['cg_id'],
+        'cg_name': None,
+        'source': row['source'],
+        'extra': _json(row['extra']),
+    }
+
+
+def find_build_id(hub, X, strict=False):
+    """Build id from an id, an N-V-R string or a dict with name, version, release."""
+    if isinstance(X, int) and not isinstance(X, bool):
+        return X
+    if isinstance(X, str):
+        try:
+            data = koji.parse_NVR(X)
+        except koji.GenericError:
+            if strict:
+                raise koji.GenericError('No such build: %r' % X)
+            return None
+    elif isinstance(X, dict):
+        data = X
+    else:
+        raise koji.GenericError('Invalid type for argument: %r' % type(X))
+    if not ('name' in data and 'version' in data and 'release' in data):
+        raise koji.GenericError('did not provide name, version, and release')
+    build_id = hub.db.value('SELECT build.id FROM build JOIN package ON package.id = build.pkg_id '
+                            'WHERE package.name = ? AND build.version = ? AND build.release = ?',
+                            (data['name'], data['version'], data['release']))
+    if not build_id:
+        if strict:
+            raise koji.GenericError('No such build: %r' % X)
+        return None
+    return build_id
+
+
+def get_build(hub, buildInfo, strict=False):
+    build_id = find_build_id(hub, buildInfo, strict=strict)
+    if build_id is None:
+        return None
+    row = hub.db.one(_BUILD_SQL + ' WHERE build.id = ?', (build_id,))
+    if row is None:
+        if strict:
+            raise koji.GenericError('No such build: %s' % (buildInfo,))
+        return None
+    return build_out(row)
+
+
+def new_build(hub, data):
+    """Insert a build (COMPLETE unless data says otherwise); returns its id.
+
+    An existing FAILED or CANCELED build of the same N-V-R is reused (kojihub's
+    recycle_build); any other existing build is an error.
+    """
+    data = dict(data)
+    if 'pkg_id' in data:
+        data['name'] = packages.lookup_package(hub, data['pkg_id'], strict=True)['name']
+    else:
+        if not data.get('name'):
+            raise koji.GenericError('No name or package id provided for build')
+        data['pkg_id'] = packages.new_package(hub, data['name'], strict=False)
+    for field in ('version', 'release', 'epoch'):
+        if field not in data:
+            raise koji.GenericError('No %s value for build' % field)
+    koji.check_NVR(data, strict=True)
+    if data.get('draft'):
+        raise koji.GenericError('draft builds are not supported by the dev hub')
+    if data.get('owner'):
+        data['owner'] = users.get_user(hub, data['owner'], strict=True)['id']
+    else:
+        data['owner'] = context.session().user_id
+    if data['owner'] is None:
+        raise koji.GenericError('build must have an owner')
+    now = time.time()
+    values = {
+        'pkg_id': data['pkg_id'], 'version': data['version'], 'release': data['release'],
+        'epoch': data['epoch'], 'state': data.get('state', BS['COMPLETE']),
+        'start_ts': data.get('start_ts', now), 'task_id': data.get('task_id'),
+        'owner': data['owner'], 'source': data.get('source'), 'volume_id': 0,
+        'extra': json.dumps(data['extra']) if data.get('extra') is not None else None,
+        'create_event': context.state_changed(),
+    }
+    values['completion_ts'] = data.get('completion_ts',
+                                       now if values['state'] != BS['BUILDING'] else None)
+    old = get_build(hub, data)
+    if old:
+        if old['state'] not in (BS['FAILED'], BS['CANCELED']):
+            raise koji.GenericError('Build already exists (id=%d, state=%s): %r'
+                                    % (old['id'], BS[old['state']], data))
+        if hub.db.value('SELECT COUNT(*) FROM rpminfo WHERE build_id = ?', (old['id'],)):
+            raise koji.GenericError('Build already exists (id=%d, state=%s): %r'
+                                    % (old['id'], BS[old['state']], data))
+        hub.db.update('build', 'id = ?', (old['id'],), **values)
+        return old['id']
+    return hub.db.insert('build', **values)
+
+
+def list_builds(hub, packageID=None, userID=None, taskID=None, prefix=None, state=None,
+                volumeID=None, source=None, createdBefore=None, createdAfter=None,
+                completeBefore=None, completeAfter=None, type=None, typeInfo=None,
+                queryOpts=None, pattern=None, cgID=None, draft=None):
+    clauses, params = [], []
+    if packageID is not None:
+        packageID = packages.get_package_id(hub, packageID)
+        if not packageID:
+            return []
+        clauses.append('build.pkg_id = ?')
+        params.append(packageID)
+    if userID is not None:
+        user = users.get_user(hub, userID)
+        if not user:
+            return []
+        clauses.append('build.owner = ?')
+        params.append(user['id'])
+    if volumeID is not None:
+        clauses.append('build.volume_id = ?')
+        params.append(volumeID)
+    if taskID is not None:
+        if taskID == -1:
+            clauses.append('build.task_id IS NOT NULL')
+        else:
+            clauses.append('build.task_id = ?')
+            params.append(taskID)
+    if state is not None:
+        clauses.append('build.state = ?')
+        params.append(state)
+    if cgID:
+        return []
+    if type not in (None, 'rpm'):
+        if type in ('maven', 'win', 'image'):
+            return []
+        raise koji.GenericError('unsupported build type: %s' % type)
+    if draft:
+        return []
+    times = (('events.ts', '<', createdBefore), ('events.ts', '>', createdAfter),
+             ('build.completion_ts', '<', completeBefore),
+             ('build.completion_ts', '>', completeAfter))
+    for column, op, value in times:
+        if value:
+            if isinstance(value, str):
+                value = koji.util.parseTime(value)
+            clauses.append('%s %s ?' % (column, op))
+            params.append(float(value))
+    sql = _BUILD_SQL
+    if clauses:
+        sql += ' WHERE ' + ' AND '.join(clauses)
+    rows = [build_out(r) for r in hub.db.query(sql + ' ORDER BY build.id', params)]
+    if type == 'rpm':
+        with_rpms = set(hub.db.column('SELECT DISTINCT build_id FROM rpminfo'))
+        rows = [b for b in rows if b['id'] in with_rpms]
+    if prefix:
+        rows = [b for b in rows if b['package_name'].lower().startswith(prefix.lower())]
+    if pattern:
+        rows = [b for b in rows if fnmatch.fnmatch(b['nvr'].lower(), pattern.lower())]
+    if source is not None:
+        rows = [b for b in rows if b['source'] and fnmatch.fnmatch(b['source'].lower(),
+                                                                  source.lower())]
+    return apply_query_opts(rows, queryOpts)
+
+
+def create_empty_build(hub, name, version, release, epoch, owner=None, draft=False):
+    data = {'name': name, 'version': version, 'release': release, 'epoch': epoch,
+            'draft': draft}
+    if owner is not None:
+        data['owner'] = owner
+    return new_build(hub, data)
+
+
+# -- rpms -----------------------------------------------------------------------------
+
+_RPM_SQL = ('SELECT rpminfo.*, NULL AS external_repo_name FROM rpminfo')
+
+
+def rpm_out(row, nvr=False):
+    info = {
+        'id': row['id'],
+        'build_id': row['build_id'],
+        'buildroot_id': row['buildroot_id'],
+        'name': row['name'],
+        'version': row['version'],
+        'release': row['release'],
+        'epoch': row['epoch'],
+        'arch': row['arch'],
+        'draft': bool(row['draft']),
+        'external_repo_id': row['external_repo_id'],
+        'external_repo_name': 'INTERNAL' if row['external_repo_id'] == 0 else None,
+        'payloadhash': row['payloadhash'],
+        'size': row['size'],
+        'buildtime': row['buildtime'],
+        'metadata_only': bool(row['metadata_only']),
+        'extra': _json(row['extra']),
+    }
+    if nvr:
+        info['nvr'] = '%(name)s-%(version)s-%(release)s' % row
+    return info
+
+
+def get_rpm(hub, rpminfo, strict=False, multi=False, build=None):
+    """getRPM: an rpm by id, N-V-R.A string or dict (name, version, release, arch)."""
+    if isinstance(rpminfo, int) and not isinstance(rpminfo, bool):
+        data = {'id': rpminfo}
+    elif isinstance(rpminfo, str):
+        data = koji.parse_NVRA(rpminfo)
+    elif isinstance(rpminfo, dict):
+        data = dict(rpminfo)
+    else:
+        raise koji.GenericError('Invalid type for rpminfo: %r' % type(rpminfo))
+    clauses, params = [], []
+    if 'id' in data:
+        clauses.append('rpminfo.id = ?')
+        params.append(data['id'])
+    else:
+        for key in ('name', 'version', 'release', 'arch'):
+            if key not in data:
+                raise koji.GenericError('Invalid rpminfo: missing %s' % key)
+        clauses.append('rpminfo.name = ? AND version = ? AND release = ? AND arch = ?')
+        params += [data['name'], data['version'], data['release'], data['arch']]
+    if build:
+        clauses.append('rpminfo.build_id = ?')
+        params.append(find_build_id(hub, build, strict=True))
+    if data.get('location'):
+        if data['location'] != 'INTERNAL':
+            # the dev hub has no external repos
+            raise koji.GenericError('No such entry in table external_repo: %s'
+                                    % data['location'])
+        clauses.append('external_repo_id = 0')
+    sql = _RPM_SQL + ' WHERE ' + ' AND '.join(clauses) + ' ORDER BY external_repo_id, id'
+    rows = [rpm_out(r) for r in hub.db.query(sql, params)]
+    if multi:
+        return rows
+    if rows:
+        return rows[0]
+    if strict:
+        raise koji.GenericError('No such rpm: %r' % data)
+    return None
+
+
+def list_rpms(hub, buildID=None, buildrootID=None, imageID=None, componentBuildrootID=None,
+              hostID=None, arches=None, queryOpts=None, draft=None):
+    sql = _RPM_SQL
+    extra_cols = ''
+    joins, clauses, params = [], [], []
+    if buildID is not None:
+        clauses.append('rpminfo.build_id = ?')
+        params.append(buildID)
+    if buildrootID is not None:
+        clauses.append('rpminfo.buildroot_id = ?')
+        params.append(buildrootID)
+    if componentBuildrootID is not None:
+        extra_cols = (', buildroot_listing.buildroot_id AS component_buildroot_id, '
+                      'buildroot_listing.is_update AS is_update')
+        joins.append('JOIN buildroot_listing ON buildroot_listing.rpm_id = rpminfo.id')
+        clauses.append('buildroot_listing.buildroot_id = ?')
+        params.append(componentBuildrootID)
+    if imageID is not None:
+        return apply_query_opts([], queryOpts)
+    if hostID is not None:
+        joins.append('JOIN buildroots ON buildroots.id = rpminfo.buildroot_id')
+        clauses.append('buildroots.host_id = ?')
+        params.append(hostID)
+    if arches is not None:
+        if isinstance(arches, (list, tuple)):
+            clauses.append('rpminfo.arch IN (%s)' % (', '.join('?' for _ in arches) or 'NULL'))
+            params.extend(arches)
+        elif isinstance(arches, str):
+            clauses.append('rpminfo.arch = ?')
+            params.append(arches)
+        else:
+            raise koji.GenericError('Invalid type for "arches" parameter: %s' % type(arches))
+    if draft:
+        return apply_query_opts([], queryOpts)
+    sql = sql.replace(' FROM rpminfo', extra_cols + ' FROM rpminfo')
+    if joins:
+        sql += ' ' + ' '.join(joins)
+    if clauses:
+        sql += ' WHERE ' + ' AND '.join(clauses)
+    result = []
+    for row in hub.db.query(sql + ' ORDER BY rpminfo.id', params):
+        info = rpm_out(row, nvr=True)
+        if componentBuildrootID is not None:
+            info['component_buildroot_id'] = row['component_buildroot_id']
+            info['is_update'] = bool(row['is_update'])
+        result.append(info)
+    return apply_query_opts(result, queryOpts)
+
+
+# -- importing --------------------------------------------------------------------------
+
+def build_dir(hub, buildinfo):
+    return koji.PathInfo(topdir=hub.topdir).build(buildinfo)
+
+
+def import_rpm(hub, fn, buildinfo=None, brootid=None):
+    """Read an rpm's header and add its rpminfo (creating the build from an SRPM)."""
+    if not os.path.exists(fn):
+        raise koji.GenericError('No such file: %s' % fn)
+    try:
+        hdr = koji.get_rpm_header(fn)
+    except Exception as e:
+        raise koji.GenericError('Unable to read rpm header of %s: %s'
+                                % (os.path.basename(fn), e))
+    rpminfo = koji.get_header_fields(hdr, ['name', 'version', 'release', 'epoch',
+                                           'sourcepackage', 'arch', 'buildtime', 'sourcerpm'])
+    rpminfo['draft'] = False
+    if rpminfo['sourcepackage'] == 1:
+        rpminfo['arch'] = 'src'
+    basename = os.path.basename(fn)
+    expected = '%(name)s-%(version)s-%(release)s.%(arch)s.rpm' % rpminfo
+    if basename != expected:
+        raise koji.GenericError('bad filename: %s (expected %s)' % (basename, expected))
+    if buildinfo is None:
+        if rpminfo['sourcepackage'] == 1:
+            buildinfo = get_build(hub, rpminfo, strict=False)
+            if not buildinfo:
+                build_id = new_build(hub, dict((k, rpminfo[k]) for k in
+                                               ('name', 'version', 'release', 'epoch')))
+                buildinfo = get_build(hub, build_id, strict=True)
+        else:
+            buildinfo = get_build(hub, koji.parse_NVRA(rpminfo['sourcerpm']))
+            if buildinfo is None:
+                raise koji.GenericError('No such build')
+    else:
+        srpmname = '%(name)s-%(version)s-%(release)s.src.rpm' % buildinfo
+        if rpminfo['sourcepackage'] != 1:
+            if rpminfo['sourcerpm'] != srpmname:
+                raise koji.GenericError('srpm mismatch for %s: %s (expected %s)'
+                                        % (fn, rpminfo['sourcerpm'], srpmname))
+        elif basename != srpmname:
+            raise koji.GenericError('srpm mismatch for %s: %s (expected %s)'
+                                    % (fn, basename, srpmname))
+    state = BS[buildinfo['state']]
+    if state in ('FAILED', 'CANCELED', 'DELETED'):
+        raise koji.GenericError('Build is %s: %s' % (state, buildinfo['nvr']))
+    existing = hub.db.value('SELECT id FROM rpminfo WHERE name = ? AND version = ? AND '
+                            'release = ? AND arch = ? AND external_repo_id = 0',
+                            (rpminfo['name'], rpminfo['version'], rpminfo['release'],
+                             rpminfo['arch']))
+    if existing:
+        # kojihub fails on the database's unique constraint here
+        raise koji.GenericError('rpm already imported: %s (id %s)' % (basename, existing))
+    sigmd5 = koji.get_header_field(hdr, 'sigmd5')
+    values = {
+        'build_id': buildinfo['id'], 'buildroot_id': brootid, 'name': rpminfo['name'],
+        'version': rpminfo['version'], 'release': rpminfo['release'],
+        'epoch': rpminfo['epoch'], 'arch': rpminfo['arch'], 'draft': 0,
+        'external_repo_id': 0, 'payloadhash': koji.hex_string(sigmd5) if sigmd5 else '',
+        'size': os.path.getsize(fn), 'buildtime': rpminfo['buildtime'],
+    }
+    rpminfo['id'] = hub.db.insert('rpminfo', **values)
+    context.state_changed()
+    rpminfo.update(dict((k, values[k]) for k in ('build_id', 'size', 'payloadhash',
+                                                 'buildroot_id', 'external_repo_id')))
+    rpminfo['build'] = buildinfo
+    rpminfo['brootid'] = brootid
+    return rpminfo
+
+
+def import_rpm_file(hub, fn, buildinfo, rpminfo):
+    """Move an imported rpm to its build directory, leaving a symlink behind."""
+    final = os.path.join(build_dir(hub, buildinfo), koji.pathinfo.rpm(rpminfo))
+    if os.path.lexists(final):
+        raise koji.GenericError('Error importing archive file, %s already exists' % final)
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    shutil.move(fn, final)
+    os.symlink(final, fn)
+    return final
+

@@ -1,0 +1,289 @@
+"""Tagged builds: tagging, untagging, listings, and when a tag last changed.
+
+As kojihub: ``tag_listing`` is versioned; a tag's latest build of a package
+is the one tagged most recently (following inheritance: the tag's own
+builds first, then each parent's in inheritance order); builds of packages
+that are not in the tag's package list, or are blocked there, are not part
+of the tag.  ``tagLastChangeEvent`` considers every change of the tag's
+content or configuration (here: tag_listing, package lists, groups, and the
+config/inheritance changes the dev hub records in ``tag_updates``).
+"""
+
+import koji
+
+from . import builds
+from . import context
+from . import packages
+from . import tags
+from . import tasks
+from . import users
+from . import versioned
+
+BS = koji.BUILD_STATES
+# versioned tables that describe a tag's content (kojihub's list, minus the
+# tables the dev hub does not have: tag_config, tag_extra, tag_external_repos)
+TAG_TABLES = ('tag_listing', 'tag_packages', 'group_config', 'group_package_listing',
+              'group_req_listing')
+
+# the build fields readTaggedBuilds reports (besides tag_id, tag_name, create_event)
+TAGGED_BUILD_FIELDS = ('id', 'build_id', 'version', 'release', 'epoch', 'state',
+                       'completion_time', 'start_time', 'task_id', 'draft', 'owner_id',
+                       'owner_name', 'creation_event_id', 'creation_time', 'volume_id',
+                       'volume_name', 'package_id', 'package_name', 'name', 'nvr')
+
+
+# -- access and tagging ---------------------------------------------------------------
+
+def check_tag_access(hub, tag_id, user_id=None):
+    """(access, override, reason) for tagging builds into tag_id (kojihub's check)."""
+    if user_id is None:
+        user_id = context.session().user_id
+    if user_id is None:
+        raise koji.GenericError('a user_id is required')
+    perms = users.get_user_perms(hub, int(user_id))
+    override = 'admin' in perms
+    tag = tags.get_tag(hub, tag_id, strict=True)
+    if tag['locked']:
+        return (False, override, 'tag is locked')
+    if tag['perm_id']:
+        if tag['perm'] not in perms:
+            return (False, override, 'tag requires %s permission' % tag['perm'])
+    return (True, override, '')
+
+
+def assert_tag_access(hub, tag_id, user_id=None, force=False):
+    access, override, reason = check_tag_access(hub, tag_id, user_id)
+    if not access and not (override and force):
+        raise koji.ActionNotAllowed(reason)
+
+
+def direct_tag_build(hub, tag, build, force=False):
+    nvr = build['nvr']
+    if build['state'] != BS['COMPLETE']:
+        raise koji.TagError('build %s not complete: state %s' % (nvr, BS[build['state']]))
+    tagged = hub.db.value('SELECT build_id FROM tag_listing WHERE tag_id = ? AND build_id = ? '
+                          'AND active = 1', (tag['id'], build['id']))
+    if tagged:
+        if not force:
+            raise koji.TagError('build %s already tagged (%s)' % (nvr, tag['name']))
+        versioned.revoke(hub, 'tag_listing', 'tag_id = ? AND build_id = ?',
+                         (tag['id'], build['id']))
+    versioned.create(hub, 'tag_listing', tag_id=tag['id'], build_id=build['id'])
+
+
+def tag_build(hub, tag, build, user_id=None, force=False):
+    """kojihub's _tag_build: access check, then tag."""
+    tag = tags.get_tag(hub, tag, strict=True)
+    build = builds.get_build(hub, build, strict=True)
+    assert_tag_access(hub, tag['id'], user_id=user_id, force=force)
+    direct_tag_build(hub, tag, build, force)
+
+
+def untag_build(hub, tag, build, user_id=None, strict=True, force=False):
+    tag = tags.get_tag(hub, tag, strict=True)
+    build = builds.get_build(hub, build, strict=True)
+    assert_tag_access(hub, tag['id'], user_id=user_id, force=force)
+    count = versioned.revoke(hub, 'tag_listing', 'tag_id = ? AND build_id = ?',
+                             (tag['id'], build['id']))
+    if count == 0 and strict:
+        raise koji.TagError('build %s not in tag %s' % (build['nvr'], tag['name']))
+
+
+def make_tag_build_task(hub, tag, build, force=False, fromtag=None):
+    """tagBuild: checks, then a ``tagBuild`` task [tag_id, build_id, force, fromtag_id]."""
+    sess = context.session()
+    sess.assertLogin()
+    build = builds.get_build(hub, build, strict=True)
+    tag = tags.get_tag(hub, tag, strict=True)
+    fromtag_id = tags.get_tag_id(hub, fromtag, strict=True) if fromtag else None
+    if build['state'] != BS['COMPLETE']:
+        raise koji.TagError('build %s not complete: state %s'
+                            % (build['nvr'], BS[build['state']]))
+    assert_tag_access(hub, tag['id'], force=force)
+    if fromtag:
+        assert_tag_access(hub, fromtag_id, force=force)
+    pkg_id = build['package_id']
+    pkgs = packages.read_package_list(hub, tagID=tag['id'], pkgID=pkg_id, inherit=True,
+                                      with_owners=False)
+    error = None
+    if pkg_id not in pkgs:
+        error = 'Package %s not in list for %s' % (build['name'], tag['name'])
+    elif pkgs[pkg_id]['blocked']:
+        error = 'Package %s blocked in %s' % (build['name'], tag['name'])
+    if error:
+        if force and sess.hasPerm('admin'):
+            packages.pkglist_add(hub, tag['id'], pkg_id, force=True, block=False)
+        else:
+            raise koji.TagError(error)
+    return tasks.make_task(hub, 'tagBuild', [tag['id'], build['id'], force, fromtag_id],
+                           priority=10)
+
+
+# -- reading ----------------------------------------------------------------------------
+
+def _taglist(hub, tag_id, inherit):
+    taglist = [tag_id]
+    if inherit:
+        taglist += [link['parent_id'] for link in tags.read_full_inheritance(hub, tag_id)]
+    return taglist
+
+
+def read_tagged_builds(hub, tag, event=None, inherit=False, latest=False, package=None,
+                       owner=None, type=None, extra=False, draft=None):
+    """Builds tagged in tag (newest tagging first), kojihub's readTaggedBuilds."""
+    if not isinstance(latest, (int, float)) or isinstance(latest, bool):
+        latest = bool(latest)
+    if type not in (None, 'rpm'):
+        if type in ('maven', 'win', 'image'):
+            return []
+        raise koji.GenericError('unsupported build type: %s' % type)
+    if draft:
+        return []
+    pkgs = packages.read_package_list(hub, tagID=tag, event=event, inherit=True, pkgID=package,
+                                      with_owners=False)
+    clause, params = versioned.event_clause(event, 'tag_listing')
+    sql = ('SELECT tag_listing.tag_id AS tl_tag_id, tags.name AS tl_tag_name, '
+           'tag_listing.create_event AS tl_create_event, b.* FROM tag_listing '
+           'JOIN tags ON tags.id = tag_listing.tag_id '
+           'JOIN (%s) AS b ON b.id = tag_listing.build_id '
+           'WHERE %s AND tag_listing.tag_id = ? AND b.state = ?'
+           % (builds._BUILD_SQL, clause))
+    extra_clauses, extra_params = '', []
+    if package:
+        extra_clauses += ' AND b.package_name = ?'
+        extra_params.append(package)
+    if owner:
+        extra_clauses += ' AND b.owner_name = ?'
+        extra_params.append(owner)
+    sql += extra_clauses + ' ORDER BY tag_listing.create_event DESC, tag_listing.rowid DESC'
+    result = []
+    seen = {}
+    for tag_id in _taglist(hub, tag, inherit):
+        for row in hub.db.query(sql, params + [tag_id, BS['COMPLETE']] + extra_params):
+            pkg_id = row['pkg_id']
+            pinfo = pkgs.get(pkg_id)
+            if pinfo is None or pinfo['blocked']:
+                continue
+            if latest:
+                if (latest is True and pkg_id in seen) or seen.get(pkg_id, 0) >= latest:
+                    continue
+                seen[pkg_id] = seen.get(pkg_id, 0) + 1
+            full = builds.build_out(row)
+            build = dict((key, full[key]) for key in TAGGED_BUILD_FIELDS)
+            build['tag_id'] = row['tl_tag_id']
+            build['tag_name'] = row['tl_tag_name']
+            build['create_event'] = row['tl_create_event']
+            if extra:
+                build['extra'] = full['extra']
+            result.append(build)
+    return result
+
+
+def read_tagged_rpms(hub, tag, package=None, arch=None, event=None, inherit=False, latest=True,
+                     rpmsigs=False, owner=None, type=None, extra=True, draft=None):
+    """[rpms, builds] of a tag, kojihub's readTaggedRPMS."""
+    blist = read_tagged_builds(hub, tag, event=event, inherit=inherit, latest=latest,
+                               package=package, owner=owner, type=type, draft=draft)
+    build_idx = dict((b['build_id'], b) for b in blist)
+    clause, params = versioned.event_clause(event, 'tag_listing')
+    sql = ('SELECT rpminfo.* FROM rpminfo JOIN tag_listing '
+           'ON rpminfo.build_id = tag_listing.build_id WHERE %s AND tag_listing.tag_id = ?'
+           % clause)
+    arch_params = []
+    if arch:
+        if isinstance(arch, str):
+            sql += ' AND rpminfo.arch = ?'
+            arch_params = [arch]
+        elif isinstance(arch, (list, tuple)):
+            sql += ' AND rpminfo.arch IN (%s)' % (', '.join('?' for _ in arch) or 'NULL')
+            arch_params = list(arch)
+        else:
+            raise koji.GenericError('Invalid type for arch option: %s' % type(arch))
+    sql += ' ORDER BY rpminfo.id'
+    rpms = []
+    seen_tags = set()
+    for tag_id in _taglist(hub, tag, inherit):
+        if tag_id in seen_tags:
+            continue
+        seen_tags.add(tag_id)
+        for row in hub.db.query(sql, params + [tag_id] + arch_params):
+            build = build_idx.get(row['build_id'])
+            if build is None or build['tag_id'] != tag_id:
+                continue
+            info = builds.rpm_out(row)
+            for key in ('external_repo_id', 'external_repo_name'):
+                del info[key]
+            if not extra:
+                del info['extra']
+            if rpmsigs:
+                info['sigkey'] = ''
+            rpms.append(info)
+    return [rpms, blist]
+
+
+def list_tags_of(hub, build=None, package=None):
+    """Ids of tags a build is tagged in (or a package is listed in), for listTags."""
+    if build is not None:
+        binfo = builds.get_build(hub, build)
+        if not binfo:
+            raise koji.GenericError('No such build: %s' % build)
+        return hub.db.column('SELECT DISTINCT tag_id FROM tag_listing WHERE build_id = ? '
+                             'AND active = 1 ORDER BY tag_id', (binfo['id'],))
+    pinfo = packages.lookup_package(hub, package)
+    if not pinfo:
+        raise koji.GenericError('No such package: %s' % package)
+    return hub.db.column('SELECT DISTINCT tag_id FROM tag_packages WHERE package_id = ? '
+                         'AND active = 1 ORDER BY tag_id', (pinfo['id'],))
+
+
+# -- change events ----------------------------------------------------------------------
+
+def set_tag_update(hub, tag_id, utype):
+    """Record a non-versioned change of a tag (kojihub's set_tag_update)."""
+    sess = context.session()
+    user_id = sess.user_id if sess is not None and sess.logged_in else None
+    hub.db.insert('tag_updates', tag_id=tag_id, update_event=context.state_changed(),
+                  updater_id=user_id, update_type=utype)
+
+
+def _change_events(hub, tag_ids):
+    marks = ', '.join('?' for _ in tag_ids)
+    events = hub.db.column('SELECT update_event FROM tag_updates WHERE tag_id IN (%s)' % marks,
+                           tag_ids)
+    events += hub.db.column('SELECT create_event FROM tags WHERE id IN (%s)' % marks, tag_ids)
+    for table in TAG_TABLES:
+        events += hub.db.column('SELECT create_event FROM %s WHERE tag_id IN (%s)'
+                                % (table, marks), tag_ids)
+        events += hub.db.column('SELECT revoke_event FROM %s WHERE tag_id IN (%s) AND '
+                                'revoke_event IS NOT NULL' % (table, marks), tag_ids)
+    return [e for e in events if e is not None]
+
+
+def tag_last_change_event(hub, tag, before=None, inherit=True):
+    """The last event (before ``before``, if given) that changed the tag, or None."""
+    tag_id = tags.get_tag(hub, tag, strict=True)['id']
+    if before is not None:
+        before = int(before)
+    events = _change_events(hub, _taglist(hub, tag_id, inherit))
+    if before is not None:
+        events = [e for e in events if e < before]
+    return max(events) if events else None
+
+
+def tag_first_change_event(hub, tag, after=None, inherit=True):
+    """The first event (after ``after``, if given) that changed the tag, or None."""
+    tag_id = tags.get_tag(hub, tag, strict=True)['id']
+    if after is not None:
+        after = int(after)
+    events = _change_events(hub, _taglist(hub, tag_id, inherit))
+    if after is not None:
+        events = [e for e in events if e > after]
+    return min(events) if events else None
+
+
+def tag_changed_since_event(hub, event, taglist):
+    """Whether any of the tags (no inheritance) changed after event."""
+    tag_ids = [tags.get_tag_id(hub, t, strict=True) for t in taglist]
+    if not tag_ids:
+        return False
+    return any(e > event for e in _change_events(hub, tag_ids))
