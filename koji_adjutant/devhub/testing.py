@@ -255,11 +255,66 @@ class DevHub(object):
         return host_id
 
     def make_tag_with_repo(self, name, arches, extra=None):
-        """Create (or update) a tag and give it an empty READY repo; returns repoInfo."""
+        """Create (or update) a tag and give it a READY repo (kept if it has one already);
+        returns repoInfo."""
         hub = self._seed_hub()
         seed.ensure_tag(hub, name, list(arches), extra=extra)
         repo_id = seed.make_repo(hub, name)
         return self.admin_session().repoInfo(repo_id, strict=True)
+
+    def make_repo(self, tag):
+        """A new READY repo of the tag's current content, made here (repoInit, createrepo_c
+        with the comps, repoDone) instead of by a newRepo task; returns repoInfo."""
+        repo_id = seed.make_repo(self._seed_hub(), tag, force=True)
+        return self.admin_session().repoInfo(repo_id, strict=True)
+
+    def import_rpms(self, paths, tag=None, owner=None):
+        """Upload and import rpms (SRPMs first, as ``koji import``); with a tag, add their
+        packages to its list (owner: default the admin) and tag the new builds.
+
+        Returns the builds (getBuild maps) the rpms belong to, in import order.
+        """
+        session = self.admin_session()
+        paths = sorted(paths, key=lambda p: (not p.endswith('.src.rpm'), p))
+        result = []
+        for path in paths:
+            hdr = koji.get_rpm_header(path)
+            fields = koji.get_header_fields(hdr, ('name', 'version', 'release', 'arch',
+                                                  'sourcepackage'))
+            if fields['sourcepackage']:
+                fields['arch'] = 'src'
+            rpminfo = session.getRPM(dict((k, fields[k]) for k in
+                                          ('name', 'version', 'release', 'arch')))
+            if rpminfo is None or rpminfo['external_repo_id']:
+                # not imported yet (as koji import, an rpm already there is skipped)
+                serverdir = 'devhub-import/%s.%s' % (time.time(), os.getpid())
+                session.uploadWrapper(path, serverdir)
+                rpminfo = session.importRPM(serverdir, os.path.basename(path))
+            if rpminfo['build_id'] not in [b['id'] for b in result]:
+                result.append(session.getBuild(rpminfo['build_id'], strict=True))
+        if tag is not None:
+            listed = set(p['package_name'] for p in
+                         session.listPackages(tagID=tag, inherited=True, with_owners=False))
+            tagged = set(b['id'] for b in session.listTagged(tag))
+            for build in result:
+                if build['name'] not in listed:
+                    session.packageListAdd(tag, build['name'], owner or self.admin_user)
+                    listed.add(build['name'])
+                if build['id'] not in tagged:
+                    session.tagBuildBypass(tag, build['id'])
+        return result
+
+    def add_group(self, tag, group, packages=()):
+        """Add a comps group (e.g. ``build``) with packages to a tag."""
+        session = self.admin_session()
+        session.groupListAdd(tag, group)
+        for pkg in packages:
+            session.groupPackageListAdd(tag, group, pkg)
+
+    def drop_repo_requests(self):
+        """Deactivate every repo request (between tests: no newRepo tasks for old ones)."""
+        with seed.local_call(self._seed_hub()) as ctx:
+            ctx.hub.db.execute('UPDATE repo_queue SET active = 0 WHERE active = 1')
 
     def make_task(self, method, args, **opts):
         """makeTask as admin; returns the task id."""

@@ -33,6 +33,8 @@ def _cancel_leftover_tasks(request):
     # builders of one test must not pick up the tasks of the next one
     for host in session.listHosts(enabled=True):
         session.disableHost(host['name'])
+    # nor make newRepo tasks for its repo requests
+    hub.drop_repo_requests()
 
 
 @pytest.fixture

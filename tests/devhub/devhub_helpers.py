@@ -1,8 +1,14 @@
 """Helpers shared by the dev hub tests (names, builders, responses, certificates)."""
 
+import glob
 import itertools
+import os
+import shutil
+import subprocess
+import sys
 
 import koji
+import pytest
 
 _names = itertools.count(1)
 
@@ -48,5 +54,82 @@ def fault_response(exc_class, message):
     return koji.xmlrpcplus.dumps(koji.xmlrpcplus.Fault(exc_class.faultCode, message))
 
 
-# -- certificates -------------------------------------------------------------------
+# -- the koji CLI ---------------------------------------------------------------------
+
+def koji_cli():
+    """The koji CLI of the Python running the tests (same venv), else the one on PATH."""
+    candidate = os.path.join(os.path.dirname(sys.executable), 'koji')
+    if os.path.exists(candidate):
+        return candidate
+    return shutil.which('koji')
+
+
+def run_koji(hub, config, *args, check=True):
+    """Run ``koji`` as the hub's admin; returns stdout (stdout+stderr if check=False)."""
+    cli = koji_cli()
+    if cli is None:
+        pytest.skip('koji CLI not installed')
+    proc = subprocess.run([cli] + hub.koji_cli_args(config) + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=60)
+    if check:
+        assert proc.returncode == 0, 'koji %s failed:\n%s\n%s' % (args, proc.stdout,
+                                                                   proc.stderr)
+        return proc.stdout
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+# -- rpms -----------------------------------------------------------------------------
+
+SPEC = """\
+%global debug_package %{nil}
+Name: NAME
+Version: VERSION
+Release: %{rel}
+Summary: A test package of the dev hub tests
+License: MIT
+
+%description
+A test package.
+
+%package data
+Summary: Data of the test package
+BuildArch: noarch
+
+%description data
+Data.
+
+%install
+mkdir -p %{buildroot}/usr/lib/NAME %{buildroot}/usr/share/NAME
+echo %{version}-%{release} > %{buildroot}/usr/lib/NAME/hello
+echo data > %{buildroot}/usr/share/NAME/data
+
+%files
+/usr/lib/NAME/hello
+
+%files data
+/usr/share/NAME/data
+"""
+
+
+def build_rpms(workdir, name, version='1.0', release='1'):
+    """rpmbuild a tiny package: {'src': SRPM, 'x86_64': the x86_64 rpm, 'noarch': NAME-data}."""
+    if shutil.which('rpmbuild') is None:
+        pytest.skip('rpmbuild not installed')
+    os.makedirs(workdir, exist_ok=True)
+    spec = os.path.join(workdir, '%s.spec' % name)
+    with open(spec, 'w') as fo:
+        fo.write(SPEC.replace('NAME', name).replace('VERSION', version))
+    top = os.path.join(workdir, 'rpmbuild-%s-%s-%s' % (name, version, release))
+    subprocess.run(['rpmbuild', '-ba', '--quiet', '--target', 'x86_64', '--define',
+                    '_topdir %s' % top, '--define', 'rel %s' % release, spec],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    nvr = '%s-%s-%s' % (name, version, release)
+    return {
+        'src': glob.glob(os.path.join(top, 'SRPMS', '%s.src.rpm' % nvr))[0],
+        'x86_64': glob.glob(os.path.join(top, 'RPMS', 'x86_64', '%s.x86_64.rpm' % nvr))[0],
+        'noarch': glob.glob(os.path.join(top, 'RPMS', 'noarch',
+                                         '%s-data-%s-%s.noarch.rpm'
+                                         % (name, version, release)))[0],
+    }
 

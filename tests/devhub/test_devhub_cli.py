@@ -1,34 +1,13 @@
 """The real ``koji`` CLI against the dev hub, persistence across restarts, ``devhub init``."""
 
 import os
-import shutil
 import subprocess
 import sys
 
 import koji
-import pytest
 
-from devhub_helpers import response
+from devhub_helpers import response, run_koji
 from koji_adjutant.devhub.testing import PACKAGE_ROOT, DevHub
-
-
-def _koji_cli():
-    """The koji CLI of the Python running the tests (same venv), else the one on PATH."""
-    candidate = os.path.join(os.path.dirname(sys.executable), 'koji')
-    if os.path.exists(candidate):
-        return candidate
-    return shutil.which('koji')
-
-
-def run_koji(hub, config, *args):
-    cli = _koji_cli()
-    if cli is None:
-        pytest.skip('koji CLI not installed')
-    proc = subprocess.run([cli] + hub.koji_cli_args(config) + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=60)
-    assert proc.returncode == 0, 'koji %s failed:\n%s\n%s' % (args, proc.stdout, proc.stderr)
-    return proc.stdout
 
 
 def test_koji_cli_call_and_taskinfo(devhub, make_builder, tmp_path):
