@@ -6,7 +6,10 @@ Builds live on the one volume ``DEFAULT`` (id 0); their files under
 content generators are not supported.
 """
 
+import calendar
+import datetime
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -423,11 +426,39 @@ def import_rpm(hub, fn, buildinfo=None, brootid=None):
     }
     rpminfo['id'] = hub.db.insert('rpminfo', **values)
     context.state_changed()
+    add_rpm_sig(hub, rpminfo['id'], koji.rip_rpm_sighdr(fn))
     rpminfo.update(dict((k, values[k]) for k in ('build_id', 'size', 'payloadhash',
                                                  'buildroot_id', 'external_repo_id')))
     rpminfo['build'] = buildinfo
     rpminfo['brootid'] = brootid
     return rpminfo
+
+
+def add_rpm_sig(hub, rpm_id, sighdr):
+    """Record an rpm's signature header: its key id ('' when unsigned) and md5."""
+    try:
+        sigkey = koji.get_sighdr_key(sighdr) or ''
+    except Exception:
+        sigkey = ''
+    sighash = hashlib.md5(sighdr).hexdigest()
+    hub.db.execute('INSERT OR IGNORE INTO rpmsigs (rpm_id, sigkey, sighash) VALUES (?, ?, ?)',
+                   (rpm_id, sigkey.lower(), sighash))
+
+
+def query_rpm_sigs(hub, rpm_id=None, sigkey=None, queryOpts=None):
+    clauses, params = [], []
+    if rpm_id is not None:
+        if not isinstance(rpm_id, int) or isinstance(rpm_id, bool):
+            rpm_id = get_rpm(hub, rpm_id, strict=True)['id']
+        clauses.append('rpm_id = ?')
+        params.append(rpm_id)
+    if sigkey is not None:
+        clauses.append('sigkey = ?')
+        params.append(sigkey.lower())
+    sql = 'SELECT rpm_id, sigkey, sighash FROM rpmsigs'
+    if clauses:
+        sql += ' WHERE ' + ' AND '.join(clauses)
+    return apply_query_opts(hub.db.query(sql + ' ORDER BY rpm_id, sigkey', params), queryOpts)
 
 
 def import_rpm_file(hub, fn, buildinfo, rpminfo):
@@ -440,3 +471,99 @@ def import_rpm_file(hub, fn, buildinfo, rpminfo):
     os.symlink(final, fn)
     return final
 
+
+
+# -- reading rpm files ---------------------------------------------------------------------
+
+def rpm_path(hub, rpminfo):
+    binfo = get_build(hub, rpminfo['build_id'], strict=True)
+    return os.path.join(build_dir(hub, binfo), koji.pathinfo.rpm(rpminfo))
+
+
+def _task_file(hub, taskID, filepath):
+    if not filepath:
+        raise koji.GenericError('filepath must be specified with taskID')
+    if filepath.startswith('/') or '../' in filepath:
+        raise koji.GenericError('Invalid filepath: %s' % filepath)
+    return os.path.join(hub.workdir, koji.pathinfo.taskrelpath(taskID), filepath)
+
+
+def _timestamp(value, what):
+    if isinstance(value, datetime.datetime):
+        return calendar.timegm(value.utctimetuple())
+    if isinstance(value, str):
+        return koji.util.parseTime(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise koji.GenericError('Invalid type for %s: %s' % (what, type(value)))
+
+
+def changelog_entries(hub, buildID=None, taskID=None, filepath=None, author=None, before=None,
+                      after=None, queryOpts=None, strict=False):
+    queryOpts = dict(queryOpts or {})
+    if queryOpts.get('order') in ('date', '-date'):
+        queryOpts['order'] = queryOpts['order'].replace('date', 'date_ts')
+    if buildID:
+        binfo = get_build(hub, buildID)
+        if not binfo:
+            if strict:
+                raise koji.GenericError('No such build: %s' % buildID)
+            return apply_query_opts([], queryOpts)
+        srpms = list_rpms(hub, buildID=binfo['id'], arches='src')
+        if not srpms:
+            if strict:
+                raise koji.GenericError("Build %s doesn't have srpms" % buildID)
+            return apply_query_opts([], queryOpts)
+        path = os.path.join(build_dir(hub, binfo), koji.pathinfo.rpm(srpms[0]))
+    elif taskID:
+        path = _task_file(hub, taskID, filepath)
+    else:
+        raise koji.GenericError('either buildID or taskID and filepath must be specified')
+    if not os.path.exists(path):
+        if strict:
+            raise koji.GenericError("SRPM %s doesn't exist" % path)
+        return apply_query_opts([], queryOpts)
+    if before:
+        before = _timestamp(before, 'before')
+    if after:
+        after = _timestamp(after, 'after')
+    fields = koji.get_header_fields(path, ['changelogtime', 'changelogname', 'changelogtext'])
+    results = []
+    for cltime, clname, cltext in zip(fields['changelogtime'], fields['changelogname'],
+                                      fields['changelogtext']):
+        if author and author != clname:
+            continue
+        if before and not cltime < before:
+            continue
+        if after and not cltime > after:
+            continue
+        cldate = datetime.datetime.fromtimestamp(cltime).isoformat(' ')
+        if queryOpts.get('asList'):
+            results.append([cldate, clname, cltext])
+        else:
+            results.append({'date': cldate, 'date_ts': cltime, 'author': clname,
+                            'text': cltext})
+    return koji.fixEncodingRecurse(apply_query_opts(results, queryOpts),
+                                   remove_nonprintable=True)
+
+
+def rpm_headers(hub, rpmID=None, taskID=None, filepath=None, headers=None, strict=False):
+    if rpmID:
+        rinfo = get_rpm(hub, rpmID, strict=strict)
+        if not rinfo:
+            return {}
+        if rinfo['external_repo_id'] != 0:
+            if strict:
+                raise koji.GenericError('External rpm: %(id)s' % rinfo)
+            return {}
+        path = rpm_path(hub, rinfo)
+    elif taskID:
+        path = _task_file(hub, taskID, filepath)
+    else:
+        raise koji.GenericError('either rpmID or taskID and filepath must be specified')
+    if not os.path.exists(path):
+        if strict:
+            raise koji.GenericError('Missing rpm file: %s' % path)
+        return {}
+    return koji.fixEncodingRecurse(koji.get_header_fields(path, headers),
+                                   remove_nonprintable=True)

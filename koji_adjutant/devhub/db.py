@@ -271,6 +271,14 @@ CREATE TABLE IF NOT EXISTS rpminfo (
 );
 CREATE INDEX IF NOT EXISTS rpminfo_build ON rpminfo(build_id);
 
+-- signature headers seen for rpms (sigkey '' = unsigned), as kojihub's rpmsigs
+CREATE TABLE IF NOT EXISTS rpmsigs (
+    rpm_id INTEGER NOT NULL REFERENCES rpminfo(id),
+    sigkey TEXT NOT NULL,
+    sighash TEXT NOT NULL,
+    PRIMARY KEY (rpm_id, sigkey)
+);
+
 -- versioned tables: rows are never changed, only revoked (active NULL,
 -- revoke_event set) and replaced, as in kojihub, so they can be read "at an event"
 CREATE TABLE IF NOT EXISTS tag_listing (

@@ -469,6 +469,38 @@ class RootExports(object):
             raise koji.GenericError('No archives found.')
         return apply_query_opts([], queryOpts)
 
+    def getMavenBuild(self, buildInfo, strict=False):
+        """No Maven builds in the dev hub: None (GenericError when strict)."""
+        build_id = builds.find_build_id(self.hub, buildInfo, strict=strict)
+        if build_id and strict:
+            raise koji.GenericError('no such maven build: %s' % buildInfo)
+        return None
+
+    def getWinBuild(self, buildInfo, strict=False):
+        build_id = builds.find_build_id(self.hub, buildInfo, strict=strict)
+        if build_id and strict:
+            raise koji.GenericError('no such Windows build: %s' % buildInfo)
+        return None
+
+    def getImageBuild(self, buildInfo, strict=False):
+        build_id = builds.find_build_id(self.hub, buildInfo, strict=strict)
+        if build_id and strict:
+            raise koji.GenericError('no such image build: %s' % buildInfo)
+        return None
+
+    def getChangelogEntries(self, buildID=None, taskID=None, filepath=None, author=None,
+                            before=None, after=None, queryOpts=None, strict=False):
+        """Changelog of a build's SRPM (or of an rpm in a task's output)."""
+        return builds.changelog_entries(self.hub, buildID, taskID, filepath, author, before,
+                                        after, queryOpts, strict)
+
+    def getRPMHeaders(self, rpmID=None, taskID=None, filepath=None, headers=None,
+                      strict=False):
+        return builds.rpm_headers(self.hub, rpmID, taskID, filepath, headers, strict)
+
+    def queryRPMSigs(self, rpm_id=None, sigkey=None, queryOpts=None):
+        return builds.query_rpm_sigs(self.hub, rpm_id, sigkey, queryOpts)
+
     def listVolumes(self):
         return [dict(v) for v in builds.VOLUMES]
 

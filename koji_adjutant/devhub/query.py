@@ -21,6 +21,9 @@ def apply_query_opts(rows, queryOpts):
         for part in reversed([p.strip() for p in order.split(',') if p.strip()]):
             reverse = part.startswith('-')
             field = part.lstrip('-')
+            if rows and field not in rows[0] and '.' in field:
+                # a column named by table (e.g. 'buildroot.id'), as SQL allows
+                field = field.rsplit('.', 1)[1]
             if rows and field not in rows[0]:
                 raise koji.ParameterError('Invalid order field: %s' % field)
             rows.sort(key=_sort_key(field), reverse=reverse)

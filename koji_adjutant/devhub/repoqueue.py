@@ -367,10 +367,24 @@ def do_auto_requests(hub):
 
 
 def process(hub):
-    """What kojira does on each pass: auto requests, the queue, end events."""
-    do_auto_requests(hub)
-    check_repo_queue(hub)
-    update_end_events(hub)
+    """What kojira does on each pass: auto requests, the queue, end events.
+
+    Runs inside other calls (host.getTasks, repo.request, repo.checkRequest), so a
+    failure here (e.g. a disabled createrepo channel) is logged and rolled back, not
+    passed on to the caller.
+    """
+    ctx = context.current()
+    had_event = ctx._event_id is not None
+    try:
+        with hub.db.transaction():
+            do_auto_requests(hub)
+            check_repo_queue(hub)
+            update_end_events(hub)
+    except Exception:
+        logger.exception('processing the repo queue failed')
+        if not had_event:
+            # the event made meanwhile was rolled back with the rest
+            ctx.reset_event()
 
 
 # -- the legacy newRepo call -----------------------------------------------------------------

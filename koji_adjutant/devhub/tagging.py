@@ -216,7 +216,11 @@ def read_tagged_rpms(hub, tag, package=None, arch=None, event=None, inherit=Fals
             if not extra:
                 del info['extra']
             if rpmsigs:
-                info['sigkey'] = ''
+                sigkeys = hub.db.column('SELECT sigkey FROM rpmsigs WHERE rpm_id = ? '
+                                        'ORDER BY sigkey', (row['id'],)) or [None]
+                for sigkey in sigkeys:
+                    rpms.append(dict(info, sigkey=sigkey))
+                continue
             rpms.append(info)
     return [rpms, blist]
 

@@ -79,6 +79,11 @@ def test_cli_content_and_newrepo_flow(devhub, make_builder, rpms, tmp_path):
     out = run_koji(devhub, config, 'list-tagged', '--quiet', '--latest', '--rpms', tag)
     assert sorted(out.split()) == ['devhub-hello-1.0-2.src', 'devhub-hello-1.0-2.x86_64',
                                    'devhub-hello-data-1.0-2.noarch']
+    out = run_koji(devhub, config, 'buildinfo', 'devhub-hello-1.0-2')
+    assert 'BUILD: devhub-hello-1.0-2' in out and 'State: COMPLETE' in out and tag in out
+    assert '/packages/devhub-hello/1.0/2/x86_64/devhub-hello-1.0-2.x86_64.rpm' in out
+    out = run_koji(devhub, config, 'rpminfo', 'devhub-hello-data-1.0-2.noarch')
+    assert 'RPM: devhub-hello-data-1.0-2.noarch' in out and 'License: MIT' in out
     out = run_koji(devhub, config, 'list-groups', tag)
     assert 'build  [%s]' % tag in out and 'devhub-hello' in out and 'bash' in out
 
