@@ -75,7 +75,7 @@ def build_parser():
     init.add_argument('--target', action='append', default=[], dest='targets',
                       metavar='NAME:BUILD_TAG:DEST_TAG', help='build target')
     init.add_argument('--make-repo', action='append', default=[], metavar='TAG',
-                      help='make an (empty) READY repo for TAG with createrepo_c')
+                      help='make a READY repo of TAG (its current content) with createrepo_c')
     return parser
 
 

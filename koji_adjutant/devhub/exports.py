@@ -599,6 +599,10 @@ class RootExports(object):
     def tagFirstChangeEvent(self, tag, after=None, inherit=True):
         return tagging.tag_first_change_event(self.hub, tag, after, inherit)
 
+    def queryHistory(self, tables=None, **kwargs):
+        """History of tag listings, package lists and groups (other tables: [])."""
+        return tagging.query_history(self.hub, tables, **kwargs)
+
     def tagChangedSinceEvent(self, event, taglist):
         return tagging.tag_changed_since_event(self.hub, event, taglist)
 

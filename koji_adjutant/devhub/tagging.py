@@ -10,6 +10,7 @@ config/inheritance changes the dev hub records in ``tag_updates``).
 """
 
 import koji
+import koji.util
 
 from . import builds
 from . import context
@@ -18,6 +19,7 @@ from . import tags
 from . import tasks
 from . import users
 from . import versioned
+from .query import apply_query_opts
 
 BS = koji.BUILD_STATES
 # versioned tables that describe a tag's content (kojihub's list, minus the
@@ -291,3 +293,199 @@ def tag_changed_since_event(hub, event, taglist):
     if not tag_ids:
         return False
     return any(e > event for e in _change_events(hub, tag_ids))
+
+
+# -- history (kojihub's query_history, for the versioned tables the dev hub has) ------------
+
+HISTORY_TABLES = {
+    'tag_listing': ('build_id', 'tag_id'),
+    'tag_packages': ('package_id', 'tag_id', 'blocked', 'extra_arches'),
+    'tag_package_owners': ('package_id', 'tag_id', 'owner'),
+    'group_config': ('group_id', 'tag_id', 'blocked', 'exported', 'display_name', 'is_default',
+                     'uservisible', 'description', 'langonly', 'biarchonly'),
+    'group_req_listing': ('group_id', 'tag_id', 'req_id', 'blocked', 'type', 'is_metapkg'),
+    'group_package_listing': ('group_id', 'tag_id', 'package', 'blocked', 'type',
+                              'basearchonly', 'requires'),
+}
+# koji's other history tables: known (for which filters apply), not versioned here (empty)
+OTHER_HISTORY_TABLES = {
+    'user_perms': ('user_id', 'perm_id'),
+    'user_groups': ('user_id', 'group_id'),
+    'cg_users': ('user_id', 'cg_id'),
+    'tag_inheritance': ('tag_id', 'parent_id', 'priority', 'maxdepth', 'intransitive',
+                        'noconfig', 'pkg_filter'),
+    'tag_config': ('tag_id', 'arches', 'perm_id', 'locked', 'maven_support',
+                   'maven_include_all'),
+    'tag_extra': ('tag_id', 'key', 'value'),
+    'build_target_config': ('build_target_id', 'build_tag', 'dest_tag'),
+    'external_repo_config': ('external_repo_id', 'url'),
+    'host_config': ('host_id', 'arches', 'capacity', 'description', 'comment', 'enabled'),
+    'host_channels': ('host_id', 'channel_id'),
+    'tag_external_repos': ('tag_id', 'external_repo_id', 'priority', 'merge_mode'),
+}
+# the filters of queryHistory and the fields a table needs for them (else it is left out)
+_FILTER_FIELDS = {
+    'tag': ('tag_id', 'parent_id', 'build_tag', 'dest_tag'),
+    'build': ('build_id',),
+    'package': ('build_id', 'package_id', 'package'),
+    'pkg': ('build_id', 'package_id', 'package'),
+    'user': ('user_id', 'owner'),
+    'host': ('host_id',),
+    'channel': ('channel_id',),
+    'permission': ('perm_id',),
+    'cg': ('cg_id',),
+    'external_repo': ('external_repo_id',),
+    'build_target': ('build_target_id',),
+    'xkey': ('key',),
+}
+
+
+def _history_applies(table, fields, kwargs):
+    for arg in kwargs:
+        if arg == 'group':
+            if not (table.startswith('group_') and 'group_id' in fields):
+                return False
+        elif arg in _FILTER_FIELDS and not set(_FILTER_FIELDS[arg]) & set(fields):
+            return False
+    return True
+_HISTORY_BOOLS = ('blocked', 'exported', 'is_default', 'uservisible', 'biarchonly',
+                  'basearchonly', 'is_metapkg')
+
+
+def _history_rows(hub, table):
+    cols = ['t.%s AS "%s"' % (f, f) for f in HISTORY_TABLES[table]]
+    cols += ['t.active AS active', 't.create_event AS create_event',
+             't.revoke_event AS revoke_event', 't.creator_id AS creator_id',
+             't.revoker_id AS revoker_id', 'creator.name AS creator_name',
+             'revoker.name AS revoker_name', 'ev1.ts AS create_ts', 'ev2.ts AS revoke_ts',
+             'tags.name AS "tag.name"']
+    joins = ['JOIN events AS ev1 ON ev1.id = t.create_event',
+             'LEFT JOIN events AS ev2 ON ev2.id = t.revoke_event',
+             'LEFT JOIN users AS creator ON creator.id = t.creator_id',
+             'LEFT JOIN users AS revoker ON revoker.id = t.revoker_id',
+             'LEFT JOIN tags ON tags.id = t.tag_id']
+    fields = HISTORY_TABLES[table]
+    if 'build_id' in fields:
+        cols += ['package.name AS name', 'build.version AS version', 'build.release AS release',
+                 'build.epoch AS epoch', 'build.state AS "build.state"',
+                 'package.id AS _package_id']
+        joins += ['JOIN build ON build.id = t.build_id',
+                  'JOIN package ON package.id = build.pkg_id']
+    if 'package_id' in fields:
+        cols += ['package.name AS "package.name"']
+        joins += ['LEFT JOIN package ON package.id = t.package_id']
+    if 'owner' in fields:
+        cols += ['owner.name AS "owner.name"']
+        joins += ['LEFT JOIN users AS owner ON owner.id = t.owner']
+    if 'group_id' in fields:
+        cols += ['groups.name AS "group.name"']
+        joins += ['JOIN groups ON groups.id = t.group_id']
+    if 'req_id' in fields:
+        cols += ['req.name AS "req.name"']
+        joins += ['LEFT JOIN groups AS req ON req.id = t.req_id']
+    sql = 'SELECT %s FROM %s AS t %s ORDER BY t.create_event, t.rowid' % (
+        ', '.join(cols), table, ' '.join(joins))
+    rows = hub.db.query(sql)
+    for row in rows:
+        row['active'] = True if row['active'] else None
+        for key in _HISTORY_BOOLS:
+            if key in row and row[key] is not None:
+                row[key] = bool(row[key])
+    return rows
+
+
+def _time_value(value):
+    if isinstance(value, str):
+        return koji.util.parseTime(value)
+    return float(value)
+
+
+def query_history(hub, tables=None, **kwargs):
+    """queryHistory: {table: [rows]} of the versioned tables, filtered as kojihub does."""
+    queryOpts = kwargs.pop('queryOpts', None)
+    if tables is None:
+        tables = sorted(list(HISTORY_TABLES) + list(OTHER_HISTORY_TABLES))
+    for table in tables:
+        if table not in HISTORY_TABLES and table not in OTHER_HISTORY_TABLES:
+            raise koji.GenericError('No such history table: %s' % table)
+    ret = {}
+    for table in tables:
+        if table not in HISTORY_TABLES:
+            if _history_applies(table, OTHER_HISTORY_TABLES[table], kwargs):
+                ret[table] = []
+            continue
+        fields = HISTORY_TABLES[table]
+        if not _history_applies(table, fields, kwargs):
+            continue
+        checks = []
+        skip = False
+        for arg, value in kwargs.items():
+            if arg == 'tag':
+                tag_id = tags.get_tag_id(hub, value, strict=True)
+                checks.append(lambda r, v=tag_id: r['tag_id'] == v)
+            elif arg == 'build':
+                if 'build_id' not in fields:
+                    skip = True
+                    break
+                build_id = builds.get_build(hub, value, strict=True)['id']
+                checks.append(lambda r, v=build_id: r['build_id'] == v)
+            elif arg in ('package', 'pkg'):
+                if 'build_id' in fields:
+                    pkg_id = packages.get_package_id(hub, value, strict=True)
+                    checks.append(lambda r, v=pkg_id: r['_package_id'] == v)
+                elif 'package_id' in fields:
+                    pkg_id = packages.get_package_id(hub, value, strict=True)
+                    checks.append(lambda r, v=pkg_id: r['package_id'] == v)
+                elif 'package' in fields:
+                    checks.append(lambda r, v=str(value): r['package'] == v)
+                else:
+                    skip = True
+                    break
+            elif arg == 'user':
+                if 'owner' not in fields:
+                    skip = True
+                    break
+                user_id = users.get_user(hub, value, strict=True)['id']
+                checks.append(lambda r, v=user_id: r['owner'] == v)
+            elif arg == 'group':
+                if 'group_id' not in fields:
+                    skip = True
+                    break
+                group_id = hub.db.value('SELECT id FROM groups WHERE name = ? OR id = ?',
+                                        (value, value))
+                if group_id is None:
+                    raise koji.GenericError('No such entry in table groups: %s' % value)
+                checks.append(lambda r, v=group_id: r['group_id'] == v)
+            elif arg == 'active':
+                if value:
+                    checks.append(lambda r: r['active'])
+                elif value is not None:
+                    checks.append(lambda r: not r['active'])
+            elif arg == 'editor':
+                user_id = users.get_user(hub, value, strict=True)['id']
+                checks.append(lambda r, v=user_id: v in (r['creator_id'], r['revoker_id']))
+            elif arg == 'after':
+                ts = _time_value(value)
+                checks.append(lambda r, v=ts: r['create_ts'] > v or
+                              (r['revoke_ts'] is not None and r['revoke_ts'] > v))
+            elif arg == 'before':
+                ts = _time_value(value)
+                checks.append(lambda r, v=ts: r['create_ts'] < v or
+                              (r['revoke_ts'] is not None and r['revoke_ts'] < v))
+            elif arg == 'afterEvent':
+                checks.append(lambda r, v=int(value): r['create_event'] > v or
+                              (r['revoke_event'] is not None and r['revoke_event'] > v))
+            elif arg == 'beforeEvent':
+                checks.append(lambda r, v=int(value): r['create_event'] < v or
+                              (r['revoke_event'] is not None and r['revoke_event'] < v))
+            elif arg in ('host', 'channel', 'permission', 'cg', 'external_repo', 'build_target',
+                         'xkey'):
+                skip = True
+                break
+        if skip:
+            continue
+        rows = [r for r in _history_rows(hub, table) if all(check(r) for check in checks)]
+        for row in rows:
+            row.pop('_package_id', None)
+        ret[table] = apply_query_opts(rows, queryOpts)
+    return ret

@@ -260,6 +260,10 @@ def test_package_lists_inheritance_and_blocks(devhub, rpms):
     session.untagBuildBypass(parent, other['id'])
     with pytest.raises(koji.TagError, match='not in tag'):
         session.untagBuildBypass(parent, other['id'])
+    history = session.queryHistory(tag=parent, build=other['id'])
+    assert sorted(history) == ['tag_listing']
+    assert [(h['name'], h['active'], h['creator_name'], h['revoker_name'])
+            for h in history['tag_listing']] == [('devhub-other', None, 'kojiadmin', 'kojiadmin')]
     task_id = session.tagBuild(parent, other['nvr'])
     info = devhub.task_info(task_id, request=True)
     assert info['method'] == 'tagBuild' and info['priority'] == 10
