@@ -61,8 +61,8 @@ options:
   subtask_ids:
     description: For O(state=done) - the createrepo subtask of each arch (C(by_label) of M(koji_adjutant.builder.koji_subtask)).
     type: dict
-  results:
-    description: For O(state=done) - the subtasks' results by task id (C(results) of M(koji_adjutant.builder.koji_task_wait)).
+  task_results:
+    description: For O(state=done) - the subtasks' results by task id (C(task_results) of M(koji_adjutant.builder.koji_task_wait)).
     type: dict
 """
 
@@ -179,7 +179,7 @@ def main():
         empty=dict(type="bool", default=False),
         repo_id=dict(type="int"),
         subtask_ids=dict(type="dict"),
-        results=dict(type="dict"),
+        task_results=dict(type="dict"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
     state = module.params["state"]
@@ -209,9 +209,9 @@ def main():
                                          module.params["container_outdir"])
             module.exit_json(changed=True, **plan)
         else:
-            require(module, "repo_id", "subtask_ids", "results")
+            require(module, "repo_id", "subtask_ids", "task_results")
             data = repos.repo_done(session, module.params["repo_id"],
-                                   module.params["subtask_ids"], module.params["results"])
+                                   module.params["subtask_ids"], module.params["task_results"])
             module.exit_json(changed=True, data=data)
     except repos.RepoRefused as exc:
         module.fail_json(msg=str(exc), refuse=True, koji_fault="RefuseTask")

@@ -68,7 +68,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-results:
+task_results:
   description: The children's results (decoded), by task id.
   returned: success
   type: dict
@@ -127,7 +127,8 @@ def main():
         module.fail_json(msg=exc.faultString, koji_fault=str(exc.faultCode))
     finally:
         hub_session.release_session(session)
-    module.exit_json(changed=True, results=dict((str(k), v) for k, v in results.items()),
+    module.exit_json(changed=True,
+                     task_results=dict((str(k), v) for k, v in results.items()),
                      task_ids=sorted(results))
 
 
