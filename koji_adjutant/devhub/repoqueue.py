@@ -340,11 +340,14 @@ def repo_done_hook(hub, repo_id):
 
 def update_end_events(hub):
     """Set end_event of READY repos whose tag has changed since they were made."""
+    events = {}
     for repo in repos.all_repos(hub, 'repos.end_event IS NULL AND repos.state = ?',
                                 (RS['READY'],)):
-        end = tagging.tag_first_change_event(hub, repo['tag_id'], after=repo['create_event'])
-        if end is not None:
-            hub.db.update('repos', 'id = ?', (repo['id'],), end_event=end)
+        if repo['tag_id'] not in events:
+            events[repo['tag_id']] = tagging.tag_change_events(hub, repo['tag_id'])
+        later = [e for e in events[repo['tag_id']] if e > repo['create_event']]
+        if later:
+            hub.db.update('repos', 'id = ?', (repo['id'],), end_event=later[0])
 
 
 def do_auto_requests(hub):

@@ -253,16 +253,21 @@ def set_tag_update(hub, tag_id, utype):
 
 
 def _change_events(hub, tag_ids):
+    """Every event that changed one of the tags (one UNION query)."""
     marks = ', '.join('?' for _ in tag_ids)
-    events = hub.db.column('SELECT update_event FROM tag_updates WHERE tag_id IN (%s)' % marks,
-                           tag_ids)
-    events += hub.db.column('SELECT create_event FROM tags WHERE id IN (%s)' % marks, tag_ids)
+    parts = ['SELECT update_event AS ev FROM tag_updates WHERE tag_id IN (%s)' % marks,
+             'SELECT create_event AS ev FROM tags WHERE id IN (%s)' % marks]
     for table in TAG_TABLES:
-        events += hub.db.column('SELECT create_event FROM %s WHERE tag_id IN (%s)'
-                                % (table, marks), tag_ids)
-        events += hub.db.column('SELECT revoke_event FROM %s WHERE tag_id IN (%s) AND '
-                                'revoke_event IS NOT NULL' % (table, marks), tag_ids)
+        parts.append('SELECT create_event AS ev FROM %s WHERE tag_id IN (%s)' % (table, marks))
+        parts.append('SELECT revoke_event AS ev FROM %s WHERE tag_id IN (%s)' % (table, marks))
+    events = hub.db.column(' UNION '.join(parts), list(tag_ids) * len(parts))
     return [e for e in events if e is not None]
+
+
+def tag_change_events(hub, tag, inherit=True):
+    """The sorted events that changed a tag (and, with inherit, its parents)."""
+    tag_id = tags.get_tag(hub, tag, strict=True)['id']
+    return sorted(_change_events(hub, _taglist(hub, tag_id, inherit)))
 
 
 def tag_last_change_event(hub, tag, before=None, inherit=True):

@@ -194,15 +194,21 @@ def test_repo_is_usable_by_dnf(devhub, rpms, tmp_path):
     devhub.import_rpms(list(rpms['other'].values()), tag=tag)
     devhub.add_group(tag, 'build', ['devhub-other', 'devhub-other-data'])
     repo = devhub.make_repo(tag)
-    baseurl = 'file://%s/repos/%s/%d/x86_64' % (devhub.topdir, tag, repo['id'])
-    cmd = ['dnf', '-q', '--releasever=1', '--disablerepo=*', '--setopt=reposdir=/dev/null',
+    # over HTTP, as a builder without topdir sees it (packages through the toplink symlink)
+    baseurl = '%s/repos/%s/%d/x86_64' % (devhub.topurl, tag, repo['id'])
+    dnf = ['dnf', '-q', '--releasever=1', '--disablerepo=*', '--setopt=reposdir=/dev/null',
            '--repofrompath=koji,%s' % baseurl, '--enablerepo=koji', '--setopt=koji.gpgcheck=0',
-           '--installroot', str(tmp_path / 'root'),
-           '--setopt=cachedir=%s' % (tmp_path / 'cache'), 'group', 'info', 'build']
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=60)
+           '--installroot', str(tmp_path / 'root'), '--setopt=cachedir=%s' % (tmp_path / 'cache')]
+    proc = subprocess.run(dnf + ['group', 'info', 'build'], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
     assert proc.returncode == 0, proc.stdout
     assert 'devhub-other' in proc.stdout and 'devhub-other-data' in proc.stdout
+    proc = subprocess.run(dnf + ['install', '-y', '--downloadonly',
+                                 '--downloaddir', str(tmp_path / 'dl'), 'devhub-other-data'],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    assert os.listdir(str(tmp_path / 'dl')) == ['devhub-other-data-2.5-3.noarch.rpm']
 
 
 def test_package_lists_inheritance_and_blocks(devhub, rpms):
@@ -397,6 +403,11 @@ def test_repo_requests(devhub, make_builder, rpms):
     assert req['task_id'] is None and req['active'] and req['tries'] == 0
     again = session.repo.request(tag, min_event=last)
     assert again['duplicate'] and again['request']['id'] == req['id']
+    # the repo is no longer current: its end event is the first change after it
+    first_change = session.tagFirstChangeEvent(tag, after=repo['create_event'])
+    assert repo['end_event'] is None
+    assert session.repoInfo(repo['id'])['end_event'] == first_change <= last
+    assert repo['begin_event'] <= repo['create_event']
     # the hub made a newRepo task for it; a failed task is retried with a new one
     req = session.repo.checkRequest(req['id'])['request']
     assert req['task_id'] and req['tries'] == 1
