@@ -90,12 +90,7 @@ def find_build_id(hub, X, strict=False):
     if isinstance(X, int) and not isinstance(X, bool):
         return X
     if isinstance(X, str):
-        try:
-            data = koji.parse_NVR(X)
-        except koji.GenericError:
-            if strict:
-                raise koji.GenericError('No such build: %r' % X)
-            return None
+        data = koji.parse_NVR(X)  # GenericError "invalid format" for a non-NVR, as kojihub
     elif isinstance(X, dict):
         data = X
     else:

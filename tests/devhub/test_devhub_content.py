@@ -291,6 +291,8 @@ def test_builds_and_rpms_lookups(devhub, rpms):
     assert session.getBuild('devhub-other-9-9') is None
     with pytest.raises(koji.GenericError, match='No such build'):
         session.getBuild('devhub-other-9-9', strict=True)
+    with pytest.raises(koji.GenericError, match='invalid format'):
+        session.getBuild('nodashes')
     build_rpms = session.listBuildRPMs('devhub-other-2.5-3')
     assert sorted(r['arch'] for r in build_rpms) == ['noarch', 'src', 'x86_64']
     rpm = [r for r in build_rpms if r['arch'] == 'x86_64'][0]
