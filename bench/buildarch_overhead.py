@@ -50,7 +50,7 @@ def main():
                        stdout=subprocess.DEVNULL)
         srpm = os.path.join(tmp, "SRPMS", os.listdir(os.path.join(tmp, "SRPMS"))[0])
         hub.add_host("bench-builder", ["x86_64"], "bench")
-        repo = hub.make_tag_with_repo("bench-build", ["x86_64"])
+        repo = hub.make_build_tag("bench-build", ["x86_64"])
         upload_dir = "cli-build/%s" % uuid.uuid4().hex[:8]
         hub.admin_session().uploadWrapper(srpm, upload_dir)
         pkg = "%s/%s" % (upload_dir, os.path.basename(srpm))

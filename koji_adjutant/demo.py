@@ -50,7 +50,7 @@ def main():
     print("== starting the dev hub (state in %s)" % DEMO_DIR)
     with DevHub(topdir=os.path.join(DEMO_DIR, "koji")) as hub:
         hub.add_host(HOST, ["x86_64"], PASSWORD)
-        repo = hub.make_tag_with_repo(TAG, ["x86_64"])
+        repo = hub.make_build_tag(TAG, ["x86_64"])
         print("   hub %s, topurl %s, tag %s with repo %s" % (hub.url, hub.topurl, TAG, repo["id"]))
         srpm = build_srpm(os.path.join(DEMO_DIR, "rpmbuild"))
         upload_dir = "cli-build/%s" % uuid.uuid4().hex[:12]

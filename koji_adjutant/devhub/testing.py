@@ -39,6 +39,10 @@ def _state_number(state):
     return koji.TASK_STATES[state]
 
 
+# The build groups of test tags: packages the buildroot image brings (rpm provides).
+BUILD_GROUP_PACKAGES = ("bash", "coreutils", "gcc", "make", "rpm-build", "tar", "gzip")
+
+
 class DevHub(object):
     """A dev hub subprocess on a free loopback port.
 
@@ -310,6 +314,14 @@ class DevHub(object):
         session.groupListAdd(tag, group)
         for pkg in packages:
             session.groupPackageListAdd(tag, group, pkg)
+
+    def make_build_tag(self, name, arches, group_packages=BUILD_GROUP_PACKAGES):
+        """A build tag as kojid's buildroots need it: arches, a ``build`` group (and
+        ``srpm-build``) in its comps, and a READY repo made after them; returns repoInfo."""
+        self.make_tag_with_repo(name, arches)
+        self.add_group(name, "build", group_packages)
+        self.add_group(name, "srpm-build", group_packages)
+        return self.make_repo(name)
 
     def drop_repo_requests(self):
         """Deactivate every repo request (between tests: no newRepo tasks for old ones)."""

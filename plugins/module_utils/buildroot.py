@@ -105,16 +105,18 @@ def macros_text(macros):
 
 
 def repo_location(config, repo, arch):
-    """(baseurl, local dir or None) of the koji repo for ``arch``.
+    """(baseurl, topdir to mount or None) of the koji repo for ``arch``.
 
-    When the topdir is mounted locally (as kojid can use it) the repo is read
-    from disk and bind-mounted into the container; otherwise from topurl.
+    When the topdir is mounted on the worker (as kojid can use it) the repo is
+    read from disk: the topdir is bind-mounted read-only at its own path in the
+    container, so the repo's ``toplink`` (a relative link up to the topdir)
+    resolves.  Otherwise the repo is read over topurl.
     """
     canon = koji.canonArch(arch)
     rel = "repos/%s/%s/%s" % (repo["tag_name"], repo["id"], canon)
     local = os.path.join(config.topdir, rel)
     if os.path.isdir(os.path.join(local, "repodata")):
-        return "file:///koji-repo", local
+        return "file://%s" % os.path.abspath(local), os.path.abspath(config.topdir)
     return "%s/%s" % (config.primary_topurl.rstrip("/"), rel), None
 
 

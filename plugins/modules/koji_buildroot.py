@@ -124,7 +124,9 @@ macros_file:
   returned: state=present
   type: str
 repo_mount:
-  description: Local repo directory to bind-mount at /koji-repo, when the topdir is mounted; else null.
+  description: >-
+    The local topdir to bind-mount read-only at the same path in the container, when the repo is
+    read from it (topdir mounted on the worker); else null (the repo is read over topurl).
   returned: state=present
   type: str
 rpmlist:

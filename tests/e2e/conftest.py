@@ -25,8 +25,9 @@ def buildroot_image():
 def hub(tmp_path_factory):
     topdir = tmp_path_factory.mktemp("koji")
     with DevHub(topdir=str(topdir)) as devhub:
-        devhub.add_host(HOST_NAME, ["x86_64"], HOST_PASSWORD)
-        devhub.repo = devhub.make_tag_with_repo(TAG, ["x86_64"])
+        devhub.add_host(HOST_NAME, ["x86_64"], HOST_PASSWORD,
+                        channels=("default", "createrepo"))
+        devhub.repo = devhub.make_build_tag(TAG, ["x86_64"])
         yield devhub
 
 

@@ -38,6 +38,8 @@ def write_worker_config(path, hub, workdir, extra_adjutant=""):
         "state_dir = %(workdir)s/state\n"
         "log_dir = %(workdir)s/log\n"
         "force_lock = true\n"
+        "subtask_poll_interval = 0.5\n"
+        "waitrepo_poll_interval = 1\n"
         "worker_id = %(worker_id)s\n%(extra)s"
         % {"server": hub.url, "topurl": hub.topurl, "topdir": hub.topdir,
            "workdir": workdir, "user": HOST_NAME, "password": HOST_PASSWORD,
