@@ -28,6 +28,7 @@ test-e2e: image
 
 bench: image
 	$(PYTHON) bench/buildarch_overhead.py
+	$(PYTHON) bench/buildroot_and_repos.py
 
 sanity:
 	bash scripts/setup-host.sh --with-lint

@@ -29,6 +29,7 @@ import time
 import ansible_runner
 import koji
 
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot_cache
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
@@ -37,6 +38,9 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_
 from koji_adjutant import collections_path
 
 LOG = logging.getLogger("koji_adjutant.worker")
+
+# seconds between removals of cached buildroot images of repos no longer current
+CACHE_PRUNE_INTERVAL = 600
 
 
 class TaskRun(object):
@@ -89,6 +93,7 @@ class Worker(object):
         self.restart_pending = False
         self.status = "starting"
         self._wake = threading.Event()
+        self._last_cache_prune = 0.0
 
     # -- set-up and tear-down ------------------------------------------------
     def start(self):
@@ -121,6 +126,19 @@ class Worker(object):
         kill_orphan_playbooks(self.runs_dir())
         for name in os.listdir(self.runs_dir()):
             shutil.rmtree(os.path.join(self.runs_dir(), name), ignore_errors=True)
+        self.prune_buildroot_cache()
+
+    def prune_buildroot_cache(self):
+        """Remove cached buildroot images of repos that are no longer current."""
+        self._last_cache_prune = time.time()
+        if not self.config.buildroot_cache:
+            return
+        try:
+            for name in buildroot_cache.prune(self.session, self.config.server,
+                                              self.config.buildroot_cache_max_images):
+                LOG.info("removed cached buildroot image %s", name)
+        except (containers.ContainerError, koji.GenericError) as exc:
+            LOG.warning("cannot prune the buildroot cache: %s", exc)
 
     def shutdown(self):
         """SIGTERM: kill running work, free its tasks, report not ready, log out."""
@@ -164,6 +182,8 @@ class Worker(object):
         while not self.stop_requested:
             try:
                 self.update_tasks()
+                if time.time() - self._last_cache_prune > CACHE_PRUNE_INTERVAL:
+                    self.prune_buildroot_cache()
                 if self.restart_pending and not self.runs:
                     LOG.info("idle with a restart pending: restarting")
                     return self.restart()

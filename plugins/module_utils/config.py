@@ -234,6 +234,8 @@ ADJUTANT_OPTIONS = (
     ("log_upload_interval", _positive(_float), 1.0),
     ("subtask_poll_interval", _positive(_float), 2.0),
     ("waitrepo_poll_interval", _positive(_int), 60),
+    ("buildroot_cache", _bool, True),
+    ("buildroot_cache_max_images", _positive(_int), 20),
 )
 
 _KNOWN_SECTIONS = ("kojid", "adjutant")

@@ -15,7 +15,9 @@ import uuid
 import koji
 import pytest
 
-from e2e_support import build_arch_task, task_fault
+from e2e_support import task_fault
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot_cache
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_SPECS = os.path.join(os.path.dirname(HERE), "data", "repo-specs")
@@ -181,3 +183,50 @@ def test_waitrepo_task_waits_for_a_repo_with_the_build(tmp_path, hub, worker, de
     # the repo holds the build: it was made after the build was tagged
     tagged = session.listTagged(tag, package="dep-a")[0]
     assert repo["create_event"] >= tagged["create_event"]
+
+
+def test_second_build_of_a_repo_uses_the_cached_buildroot(tmp_path, hub, worker, dep_rpms,
+                                                          srpms):
+    session = hub.admin_session()
+    tag = "e2e-cache-%s" % uuid.uuid4().hex[:6]
+    hub.make_tag_with_repo(tag, ["x86_64"])
+    hub.import_rpms(dep_rpms["a"], tag=tag)
+    # the build group holds a package from the koji repo, so the cached layer has content
+    hub.add_group(tag, "build", ("bash", "gcc", "make", "dep-a"))
+    repo = hub.make_repo(tag)
+    logs, listings = [], []
+    for attempt in range(2):
+        task_id = hub.make_task("buildArch", [srpms["hello"], tag, "x86_64", True,
+                                              {"repo_id": repo["id"]}], arch="x86_64")
+        info = hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=240)
+        assert info["state"] == koji.TASK_STATES["CLOSED"], task_fault(session, task_id)
+        logs.append(open(os.path.join(hub.topdir, "work", koji.pathinfo.taskrelpath(task_id),
+                                      "root.log")).read())
+        brootid = session.getTaskResult(task_id)["brootid"]
+        listings.append(sorted((r["name"], r["rpm_id"])
+                               for r in session.getBuildrootListing(brootid)))
+    assert "fresh buildroot" in logs[0] and "install @build" in logs[0]
+    assert "cached buildroot image localhost/koji-adjutant-buildroot-cache:" in logs[1]
+    assert "install @build" not in logs[1]
+    # both buildroots report the group's koji packages to the hub, the same way
+    assert listings[0] == listings[1] and ("dep-a", session.getRPM("dep-a-3.0-2.noarch")["id"]) \
+        in listings[0]
+    # the cached image's rpmdb equals a fresh buildroot's after the group install
+    cache_image = re.search(r"cached buildroot image (\S+)", logs[1]).group(1)
+    query = ["rpm", "-qa", "--qf", "%{NEVRA} %{SIGMD5}\n"]
+    cached = subprocess.run(["podman", "run", "--rm", "--network", "none", cache_image] + query,
+                            check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
+    repo_dir = os.path.join(hub.topdir, "repos", tag, str(repo["id"]), "x86_64")
+    fresh = subprocess.run(
+        ["podman", "run", "--rm", "--network", "none", "-v", "%s:%s:ro" % (hub.topdir, hub.topdir),
+         IMAGE, "sh", "-c",
+         "printf '[k]\\nname=k\\nbaseurl=file://%s\\ngpgcheck=0\\n' > /etc/yum.repos.d/k.repo && "
+         "dnf -q -y --releasever=koji --setopt=install_weak_deps=0 install @build >/dev/null && "
+         "rpm -qa --qf '%%{NEVRA} %%{SIGMD5}\\n'" % repo_dir],
+        check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
+    assert sorted(cached.split("\n")) == sorted(fresh.split("\n"))
+    # a newer repo of the tag makes the cached image stale: pruning removes it
+    hub.make_repo(tag)
+    removed = buildroot_cache.prune(session, hub.url)
+    assert cache_image in removed
+    assert subprocess.run(["podman", "image", "exists", cache_image], check=False).returncode == 1
