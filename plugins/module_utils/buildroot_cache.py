@@ -59,7 +59,7 @@ def lookup(base_image, install_group, arch, repo_file, macros_file):
     key = cache_key(repo_text, macros_text, install_group, arch, base_id)
     name = cache_image_name(key)
     hit = containers.image_present(name)
-    return {"image": name if hit else base_image, "hit": hit, "key": key,
+    return {"image": name if hit else base_image, "hit": hit, "cache_key": key,
             "cache_image": name, "base_image_id": base_id}
 
 

@@ -36,7 +36,9 @@ options:
     suboptions:
       method: {description: Task method., type: str, required: true}
       arglist: {description: Positional parameters of the child., type: list, elements: raw, default: []}
-      label: {description: Label unique under the parent (kojid uses the arch, C(srpm), C(tag)…)., type: str}
+      label:
+        description: Label unique under the parent (kojid uses the arch, C(srpm), C(tag) and so on).
+        type: str
       arch: {description: Task arch (decides which hosts can take it)., type: str}
       priority: {description: Priority (default - the parent's priority + 1)., type: int}
       channel: {description: Channel name (default - the parent's channel)., type: str}

@@ -136,7 +136,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("state", "failed", ("fault_message",)),
-                                         ("state", "refused", ("fault_message",))])
+                                        ("state", "refused", ("fault_message",))])
     params = module.params
     state = params["state"]
     try:

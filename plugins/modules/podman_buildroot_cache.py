@@ -64,7 +64,7 @@ options:
   macros_file:
     description: The buildroot's rpm macros file (from M(koji_adjutant.builder.koji_buildroot)).
     type: path
-  key:
+  cache_key:
     description: The cache key from O(state=lookup) (O(state=committed)).
     type: str
   base_image_id:
@@ -89,7 +89,7 @@ EXAMPLES = r"""
     state: committed
     task_id: "{{ koji_task_id }}"
     arch: x86_64
-    key: "{{ cache.key }}"
+    cache_key: "{{ cache.cache_key }}"
     base_image_id: "{{ cache.base_image_id }}"
     repo: "{{ buildroot.repo }}"
   when: not cache.hit
@@ -104,7 +104,7 @@ hit:
   description: Whether it is a cached buildroot (skip the group install then).
   returned: state=lookup
   type: bool
-key:
+cache_key:
   description: The cache key.
   returned: state=lookup
   type: str
@@ -148,12 +148,12 @@ def main():
             arch=dict(type="str"),
             repo_file=dict(type="path"),
             macros_file=dict(type="path"),
-            key=dict(type="str"),
+            cache_key=dict(type="str", no_log=False),
             base_image_id=dict(type="str"),
             repo=dict(type="dict"),
         ),
         required_if=[("state", "lookup", ("arch", "repo_file", "macros_file")),
-                     ("state", "committed", ("task_id", "arch", "key", "base_image_id", "repo")),
+                     ("state", "committed", ("task_id", "arch", "cache_key", "base_image_id", "repo")),
                      ("state", "pruned", ("hub_session_file",))],
         supports_check_mode=True,
     )
@@ -163,7 +163,7 @@ def main():
     try:
         if params["state"] == "lookup":
             if not config.buildroot_cache:
-                module.exit_json(changed=False, image=image, hit=False, key="",
+                module.exit_json(changed=False, image=image, hit=False, cache_key="",
                                  base_image_id="", cache_image="")
             found = buildroot_cache.lookup(image, params["install_group"], params["arch"],
                                            params["repo_file"], params["macros_file"])
@@ -172,7 +172,8 @@ def main():
             if not config.buildroot_cache or module.check_mode:
                 module.exit_json(changed=config.buildroot_cache, cache_image="")
             name = buildroot_cache.commit(
-                containers.container_name(params["task_id"], config.worker_name), params["key"],
+                containers.container_name(params["task_id"], config.worker_name),
+                params["cache_key"],
                 params["base_image_id"], params["repo"], params["arch"], params["install_group"],
                 config.server)
             module.exit_json(changed=True, cache_image=name)

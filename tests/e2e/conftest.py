@@ -16,6 +16,7 @@ from e2e_support import HOST_NAME, HOST_PASSWORD, SPECS, TAG, WorkerProcess, wri
 from koji_adjutant.devhub.testing import DevHub
 from koji_adjutant.images import ensure_buildroot_image
 
+
 @pytest.fixture(scope="session")
 def buildroot_image():
     return ensure_buildroot_image()
