@@ -152,6 +152,21 @@ def collect_outputs(rpm_dir, srpm_dir, keep_srpm):
     return sorted(rpms), (sorted(srpms) if keep_srpm else [])
 
 
+def collect_srpm(srpm_dir):
+    """The one SRPM an SRPM task made, named ``N-V-R.src.rpm`` from its own header."""
+    srpms = sorted(os.path.join(srpm_dir, name) for name in os.listdir(srpm_dir)
+                   if name.endswith(".src.rpm")) if os.path.isdir(srpm_dir) else []
+    if len(srpms) != 1:
+        raise koji.BuildError("expected exactly one source rpm, found %d: %s"
+                              % (len(srpms), ", ".join(os.path.basename(s) for s in srpms)))
+    fields = read_header(srpms[0])
+    expected = expected_rpm_name(fields)
+    if os.path.basename(srpms[0]) != expected:
+        raise koji.BuildError("srpm name mismatch: %s != %s"
+                              % (os.path.basename(srpms[0]), expected))
+    return srpms[0]
+
+
 def noarch_rpmdiff(task_id, rpm_paths, dest):
     """Write kojid's ``noarch_rpmdiff.json`` for the noarch rpms; return its path or None."""
     noarch = [p for p in rpm_paths if p.endswith(".noarch.rpm")]

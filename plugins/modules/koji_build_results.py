@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: koji_build_results
-short_description: Collect and check a buildArch task's rpms and make kojid's result
+short_description: Collect and check the rpms a build task made, and make kojid's result
 version_added: 0.1.0
 author:
   - koji-adjutant developers (@koji-adjutant)
@@ -21,6 +21,9 @@ description:
     C(Rpmdiff) kojihash - when there are noarch rpms, and adds it to the logs.
   - Returns the files to upload and the task result (C(rpms), C(srpms), C(logs), C(brootid)) with
     C(tasks/<id % 10000>/<id>/<file>) paths, for M(koji_adjutant.builder.koji_upload).
+  - With O(kind=srpm) (rebuildSRPM, buildSRPMFromSCM) - exactly one SRPM, whose file name must be
+    C(N-V-R.src.rpm) from its own header (kojid's "srpm name mismatch"); the result is
+    C({srpm, logs, brootid, source}).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
 attributes:
@@ -30,21 +33,28 @@ attributes:
     support: none
 options:
   task_id:
-    description: The buildArch task.
+    description: The task.
     type: int
     required: true
+  kind:
+    description: C(rpms) for buildArch, C(srpm) for the SRPM tasks.
+    type: str
+    choices: [rpms, srpm]
+    default: rpms
   rpm_dir:
-    description: Directory holding the binary rpms (C(<builddir>/build/RPMS)).
+    description: Directory holding the binary rpms (C(<builddir>/build/RPMS)); for O(kind=rpms).
     type: path
-    required: true
   srpm_dir:
     description: Directory holding the rebuilt SRPM (C(<builddir>/build/SRPMS)).
     type: path
     required: true
   keep_srpm:
-    description: Whether the task returns the SRPM (kojid's C(keep_srpm)).
+    description: Whether the task returns the SRPM (kojid's C(keep_srpm)); for O(kind=rpms).
     type: bool
-    required: true
+    default: false
+  source:
+    description: The C(source) of an SRPM task's result (C({source, url})); for O(kind=srpm).
+    type: dict
   logs:
     description: Log files of the task (already uploaded live); they are listed in the result.
     type: list
@@ -83,7 +93,7 @@ files:
   type: list
   elements: str
 result:
-  description: The buildArch result as kojid returns it.
+  description: The task result as kojid returns it (buildArch shown; SRPM tasks - C({srpm, logs, brootid, source})).
   returned: success
   type: dict
   sample:
@@ -111,18 +121,37 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             task_id=dict(type="int", required=True),
-            rpm_dir=dict(type="path", required=True),
+            kind=dict(type="str", default="rpms", choices=["rpms", "srpm"]),
+            rpm_dir=dict(type="path"),
             srpm_dir=dict(type="path", required=True),
-            keep_srpm=dict(type="bool", required=True),
+            keep_srpm=dict(type="bool", default=False),
+            source=dict(type="dict"),
             logs=dict(type="list", elements="path", default=[]),
             brootid=dict(type="int", required=True),
             work_dir=dict(type="path", required=True),
         ),
+        required_if=[("kind", "rpms", ("rpm_dir",)), ("kind", "srpm", ("source",))],
         supports_check_mode=True,
     )
     module_common.require_koji(module)
     params = module.params
     task_id = params["task_id"]
+    upload_dir = uploads.task_upload_path(task_id)
+    logs = [log for log in params["logs"] if os.path.exists(log)]
+    if params["kind"] == "srpm":
+        try:
+            srpm = rpms.collect_srpm(params["srpm_dir"])
+        except koji.GenericError as exc:
+            module_common.fail_from_exception(module, exc)
+        except rpms.InputError as exc:
+            module.fail_json(msg=str(exc), koji_fault="BuildError")
+        result = {
+            "srpm": "%s/%s" % (upload_dir, os.path.basename(srpm)),
+            "logs": ["%s/%s" % (upload_dir, os.path.basename(log)) for log in logs],
+            "brootid": params["brootid"],
+            "source": params["source"],
+        }
+        module.exit_json(changed=False, files=[srpm], result=result)
     try:
         rpm_files, srpm_files = rpms.collect_outputs(params["rpm_dir"], params["srpm_dir"],
                                                      params["keep_srpm"])
@@ -130,14 +159,11 @@ def main():
         module_common.fail_from_exception(module, exc)
     except rpms.InputError as exc:
         module.fail_json(msg=str(exc), koji_fault="BuildError")
-    logs = [log for log in params["logs"] if os.path.exists(log)]
     if not module.check_mode:
         diff = rpms.noarch_rpmdiff(task_id, rpm_files,
                                    os.path.join(params["work_dir"], "noarch_rpmdiff.json"))
         if diff:
             logs.append(diff)
-    upload_dir = uploads.task_upload_path(task_id)
-
     def hub_paths(paths):
         return ["%s/%s" % (upload_dir, os.path.basename(p)) for p in paths]
 
