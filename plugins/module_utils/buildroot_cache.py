@@ -78,13 +78,17 @@ def commit(container, key, base_image_id, repo, arch, install_group, hub):
 
 
 def cached_images(hub):
-    """Cache images of one hub (its server URL) with their labels."""
+    """Cache images of one hub (its server URL) with their labels.
+
+    podman ORs several ``label=`` filters, so the hub is matched here.
+    """
     out = containers.podman(["images", "--format", "json", "--filter",
-                             "label=%s=1" % LABEL_CACHE, "--filter",
-                             "label=%s=%s" % (LABEL_HUB, hub)]).stdout.strip() or "[]"
+                             "label=%s=1" % LABEL_CACHE]).stdout.strip() or "[]"
     images = []
     for entry in json.loads(out):
         labels = entry.get("Labels") or {}
+        if labels.get(LABEL_HUB) != hub:
+            continue
         names = entry.get("Names") or []
         images.append({
             "id": entry.get("Id"),

@@ -151,14 +151,18 @@ def remove_container(name, timeout=0):
 
 
 def task_containers(worker_id=None):
-    """Containers labelled as koji-adjutant task containers (optionally of one worker)."""
+    """Containers labelled as koji-adjutant task containers (optionally of one worker).
+
+    podman ORs several ``label=`` filters, so only the first is given to podman
+    and the worker is matched here.
+    """
     args = ["ps", "-a", "--format", "json", "--filter", "label=%s" % LABEL_TASK_ID]
-    if worker_id:
-        args += ["--filter", "label=%s=%s" % (LABEL_WORKER_ID, worker_id)]
     out = podman(args).stdout.strip() or "[]"
     result = []
     for entry in json.loads(out):
         labels = entry.get("Labels") or {}
+        if worker_id and labels.get(LABEL_WORKER_ID) != worker_id:
+            continue
         names = entry.get("Names") or []
         result.append({
             "name": names[0] if names else entry.get("Id"),

@@ -20,7 +20,7 @@ TAG = "e2e-build"
 WORKER_ID = "e2e-%s" % uuid.uuid4().hex[:8]
 
 
-def write_worker_config(path, hub, workdir, extra_adjutant=""):
+def write_worker_config(path, hub, workdir, extra_adjutant="", extra_kojid=""):
     path.write_text(
         "[kojid]\n"
         "server = %(server)s\n"
@@ -34,6 +34,8 @@ def write_worker_config(path, hub, workdir, extra_adjutant=""):
         "minspace = 10\n"
         "retry_interval = 2\n"
         "max_retries = 5\n"
+        # the git daemon listens on 127.0.0.1:<port>; entries split on ":", so glob the port
+        "allowed_scms = 127.0.0.1*:/*:no:\n%(extra_kojid)s"
         "\n[adjutant]\n"
         "state_dir = %(workdir)s/state\n"
         "log_dir = %(workdir)s/log\n"
@@ -43,7 +45,7 @@ def write_worker_config(path, hub, workdir, extra_adjutant=""):
         "worker_id = %(worker_id)s\n%(extra)s"
         % {"server": hub.url, "topurl": hub.topurl, "topdir": hub.topdir,
            "workdir": workdir, "user": HOST_NAME, "password": HOST_PASSWORD,
-           "worker_id": WORKER_ID, "extra": extra_adjutant})
+           "worker_id": WORKER_ID, "extra": extra_adjutant, "extra_kojid": extra_kojid})
     return str(path)
 
 
@@ -102,9 +104,16 @@ def task_fault(session, task_id):
 
 
 def task_container(task_id):
-    """ID of the task's container on this machine (from its labels), or None."""
-    out = subprocess.run(["podman", "ps", "-a", "--format", "{{.ID}}",
-                          "--filter", "label=io.koji.adjutant.task_id=%d" % task_id,
-                          "--filter", "label=io.koji.adjutant.worker_id=%s" % WORKER_ID],
-                         check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
-    return out[0] if out else None
+    """ID of the task's container on this machine (from its labels), or None.
+
+    (podman ORs several label filters: the worker id is matched here.)
+    """
+    out = subprocess.run(["podman", "ps", "-a", "--format",
+                          '{{.ID}} {{index .Labels "io.koji.adjutant.worker_id"}}',
+                          "--filter", "label=io.koji.adjutant.task_id=%d" % task_id],
+                         check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1] == WORKER_ID:
+            return fields[0]
+    return None

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import subprocess
 import time
 
 import koji
@@ -110,3 +111,24 @@ def test_crashed_playbook_fails_the_task_with_a_clear_message(tmp_path, hub, bui
     fault = task_fault(hub.admin_session(), task_id)
     assert "the sleep playbook ended without closing or failing the task" in str(fault)
     assert "tasks/%d.log" % task_id in str(fault)
+
+
+def test_orphan_cleanup_leaves_other_workers_containers_alone(tmp_path, hub, worker_config,
+                                                              buildroot_image):
+    """A worker's start removes only its own leftover containers, not another worker's."""
+    other = subprocess.run(
+        ["podman", "run", "-d", "--label", "io.koji.adjutant.task_id=999999",
+         "--label", "io.koji.adjutant.worker_id=some-other-worker", "--name",
+         "koji-task-999999-some-other-worker", buildroot_image, "sleep", "300"],
+        check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    proc = WorkerProcess(worker_config, str(tmp_path / "worker.log")).start()
+    try:
+        wait_for(lambda: "logged in to" in proc.log(), 30, what="the worker to start")
+        time.sleep(2)
+        state = subprocess.run(["podman", "inspect", "--format", "{{.State.Status}}", other],
+                               check=False, stdout=subprocess.PIPE, universal_newlines=True)
+        assert state.stdout.strip() == "running"
+    finally:
+        proc.stop()
+        subprocess.run(["podman", "rm", "-f", "-t", "0", other], check=False,
+                       stdout=subprocess.DEVNULL)

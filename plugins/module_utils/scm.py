@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sources from an SCM for buildSRPMFromSCM, with koji's own ``koji.daemon.SCM``.
+
+The URL is parsed and checked against ``allowed_scms`` (and/or the hub's
+``build_from_scm`` policy) before anything is fetched; the checkout runs on the
+worker host (never in the build container) and its log, ``checkout.log``, goes
+to the hub as kojid sends it.  Then the spec file is found (top dir, else
+``SPECS/``; of several, the one named after the checkout dir) and rejected if
+it sets Packager, Distribution or Vendor.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+
+try:
+    import koji
+    import koji.daemon
+except ImportError:  # pragma: no cover - reported by the modules
+    koji = None
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploads
+
+FORBIDDEN_SPEC_TAGS = ("packager", "distribution", "vendor")
+
+
+def parse_and_check(session, config, url, task_info, opts):
+    """koji's SCM object for ``url``, allowed by config and/or policy (BuildError if not)."""
+    scm = koji.daemon.SCM(url, allow_password=config.allow_password_in_scm_url)
+    policy_data = {
+        "user_id": task_info.get("owner"),
+        "channel": task_info.get("channel_id"),
+        "scratch": bool((opts or {}).get("scratch")),
+    }
+    scm.assert_allowed(allowed=config.allowed_scms, session=session,
+                       by_config=config.allowed_scms_use_config,
+                       by_policy=config.allowed_scms_use_policy, policy_data=policy_data)
+    return scm
+
+
+def checkout(scm, session, task_id, scmdir, logfile):
+    """Check out on this host (kojid's SCM.checkout); returns the source dir."""
+    if not os.path.isdir(scmdir):
+        os.makedirs(scmdir)
+    return scm.checkout(scmdir, session, uploads.task_upload_path(task_id), logfile)
+
+
+def find_spec(sourcedir, support_rpm_source_layout=True):
+    """The spec file: top dir, else SPECS/ (rpm source layout); BuildError if none or ambiguous."""
+    specs = sorted(glob.glob(os.path.join(sourcedir, "*.spec")))
+    if not specs and support_rpm_source_layout:
+        specs = sorted(glob.glob(os.path.join(sourcedir, "SPECS", "*.spec")))
+    if not specs:
+        raise koji.BuildError("No spec file found")
+    if len(specs) > 1:
+        named = [s for s in specs
+                 if os.path.basename(s) == "%s.spec" % os.path.basename(sourcedir.rstrip("/"))]
+        if len(named) != 1:
+            raise koji.BuildError("Multiple spec files found: %s"
+                                  % ", ".join(os.path.basename(s) for s in specs))
+        specs = named
+    return specs[0]
+
+
+def sources_dir(sourcedir, spec, support_rpm_source_layout=True):
+    """Where the spec's sources are: SOURCES/ with the rpm source layout, else the checkout."""
+    candidate = os.path.join(sourcedir, "SOURCES")
+    if support_rpm_source_layout and os.path.basename(os.path.dirname(spec)) == "SPECS" \
+            and os.path.isdir(candidate):
+        return candidate
+    return sourcedir
+
+
+def spec_sanity_check(spec):
+    """Reject a spec that sets Packager, Distribution or Vendor (the build system sets them)."""
+    tag_re = re.compile(r"^(%s)\s*:" % "|".join(FORBIDDEN_SPEC_TAGS), re.IGNORECASE)
+    define_re = re.compile(r"^%%(define|global)\s+(%s)\b" % "|".join(FORBIDDEN_SPEC_TAGS),
+                           re.IGNORECASE)
+    with open(spec, errors="replace") as handle:
+        for line in handle:
+            line = line.strip()
+            match = tag_re.match(line)
+            if match:
+                raise koji.BuildError("%s is not allowed to be set in spec file"
+                                      % match.group(1).capitalize())
+            match = define_re.match(line)
+            if match:
+                raise koji.BuildError("%s is not allowed to be defined in spec file"
+                                      % match.group(2))
