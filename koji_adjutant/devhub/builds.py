@@ -119,11 +119,13 @@ def get_build(hub, buildInfo, strict=False):
     return build_out(row)
 
 
-def new_build(hub, data):
+def new_build(hub, data, strict=False):
     """Insert a build (COMPLETE unless data says otherwise); returns its id.
 
-    An existing FAILED or CANCELED build of the same N-V-R is reused (kojihub's
-    recycle_build); any other existing build is an error.
+    As kojihub's new_build: the package is created when missing; an existing build of
+    the same N-V-R is recycled when it may be (recycle_build), else GenericError.
+    ``data`` is completed the way kojihub completes it (its repr is part of the
+    "Build already exists" message).
     """
     data = dict(data)
     if 'pkg_id' in data:
@@ -132,40 +134,94 @@ def new_build(hub, data):
         if not data.get('name'):
             raise koji.GenericError('No name or package id provided for build')
         data['pkg_id'] = packages.new_package(hub, data['name'], strict=False)
+    if data.get('owner'):
+        data['owner'] = users.get_user(hub, data['owner'], strict=True)['id']
     for field in ('version', 'release', 'epoch'):
         if field not in data:
             raise koji.GenericError('No %s value for build' % field)
+    if 'extra' in data:
+        try:
+            data['extra'] = json.dumps(data['extra'])
+        except Exception:
+            raise koji.GenericError('No such build extra data: %(extra)r' % data)
+    else:
+        data['extra'] = None
+    if 'draft' in data:
+        data['draft'] = bool(data['draft'])
     koji.check_NVR(data, strict=True)
     if data.get('draft'):
         raise koji.GenericError('draft builds are not supported by the dev hub')
-    if data.get('owner'):
-        data['owner'] = users.get_user(hub, data['owner'], strict=True)['id']
-    else:
-        data['owner'] = context.session().user_id
+    # kojihub's defaults ('NOW' is its SQL for the current time)
+    data.setdefault('state', BS['COMPLETE'])
+    data.setdefault('start_time', 'NOW')
+    data.setdefault('completion_time', 'NOW')
+    data.setdefault('source', None)
+    data.setdefault('owner', context.session().user_id)
+    data.setdefault('task_id', None)
+    data.setdefault('volume_id', 0)
+    data.setdefault('draft', False)
     if data['owner'] is None:
         raise koji.GenericError('build must have an owner')
-    now = time.time()
-    values = {
-        'pkg_id': data['pkg_id'], 'version': data['version'], 'release': data['release'],
-        'epoch': data['epoch'], 'state': data.get('state', BS['COMPLETE']),
-        'start_ts': data.get('start_ts', now), 'task_id': data.get('task_id'),
-        'owner': data['owner'], 'source': data.get('source'), 'volume_id': 0,
-        'extra': json.dumps(data['extra']) if data.get('extra') is not None else None,
-        'create_event': context.state_changed(),
-    }
-    values['completion_ts'] = data.get('completion_ts',
-                                       now if values['state'] != BS['BUILDING'] else None)
     old = get_build(hub, data)
     if old:
-        if old['state'] not in (BS['FAILED'], BS['CANCELED']):
-            raise koji.GenericError('Build already exists (id=%d, state=%s): %r'
-                                    % (old['id'], BS[old['state']], data))
-        if hub.db.value('SELECT COUNT(*) FROM rpminfo WHERE build_id = ?', (old['id'],)):
-            raise koji.GenericError('Build already exists (id=%d, state=%s): %r'
-                                    % (old['id'], BS[old['state']], data))
-        hub.db.update('build', 'id = ?', (old['id'],), **values)
+        if strict:
+            raise koji.GenericError('Existing build found: %(nvr)s (id=%(id)s)' % old)
+        recycle_build(hub, old, data)
         return old['id']
-    return hub.db.insert('build', **values)
+    return hub.db.insert('build', create_event=context.state_changed(), **_build_values(data))
+
+
+def _build_values(data):
+    """build table columns from new_build's data."""
+    now = time.time()
+    values = {}
+    for field in ('pkg_id', 'version', 'release', 'epoch', 'state', 'task_id', 'owner',
+                  'source', 'extra', 'volume_id'):
+        if field in data:
+            values[field] = data[field]
+    for field, column in (('start_time', 'start_ts'), ('completion_time', 'completion_ts')):
+        value = data.get(field)
+        if value == 'NOW':
+            value = now
+        elif value is not None and not isinstance(value, (int, float)):
+            value = koji.util.parseTime(str(value))
+        values[column] = value
+    if 'draft' in data:
+        values['draft'] = 1 if data['draft'] else 0
+    return values
+
+
+def recycle_build(hub, old, data):
+    """Reuse an existing build entry for data (kojihub's recycle_build) or refuse.
+
+    A BUILDING build is kept as it is when its own task asks again (a restarted
+    build task calling initBuild once more); FAILED and CANCELED builds without tag
+    history, rpms or archives are reset to data; anything else already exists.
+    """
+    check = hub.db.one('SELECT state, task_id FROM build WHERE id = ?', (old['id'],))
+    st_desc = BS[check['state']]
+    if st_desc == 'BUILDING':
+        if data['state'] == check['state'] and data.get('task_id', '') == check['task_id']:
+            return
+        raise koji.GenericError('Build already in progress (task %s)' % check['task_id'])
+    if st_desc not in ('FAILED', 'CANCELED'):
+        raise koji.GenericError('Build already exists (id=%d, state=%s): %r'
+                                % (old['id'], st_desc, data))
+    if hub.db.value('SELECT COUNT(*) FROM tag_listing WHERE build_id = ?', (old['id'],)):
+        raise koji.GenericError('Build already exists. Unable to recycle, has tag history')
+    if hub.db.value('SELECT COUNT(*) FROM rpminfo WHERE build_id = ?', (old['id'],)):
+        raise koji.GenericError('Build already exists. Unable to recycle, has rpm data')
+    values = _build_values(data)
+    for column in ('pkg_id', 'version', 'release', 'draft'):
+        values.pop(column, None)
+    values['create_event'] = context.state_changed()
+    hub.db.update('build', 'id = ?', (old['id'],), **values)
+    # stray files of the old build go
+    path = build_dir(hub, old)
+    if os.path.islink(path):
+        os.unlink(path)
+    elif os.path.exists(path):
+        shutil.rmtree(path)
 
 
 def list_builds(hub, packageID=None, userID=None, taskID=None, prefix=None, state=None,
@@ -363,8 +419,15 @@ def build_dir(hub, buildinfo):
     return koji.PathInfo(topdir=hub.topdir).build(buildinfo)
 
 
-def import_rpm(hub, fn, buildinfo=None, brootid=None):
-    """Read an rpm's header and add its rpminfo (creating the build from an SRPM)."""
+def read_rpm(hub, fn, buildinfo=None):
+    """Read an rpm's header and check it as kojihub's import_rpm does.
+
+    Returns (hdr, rpminfo, buildinfo): the file must be named N-V-R.A.rpm from its
+    own header; with a build given, its SRPM (or the file itself, for the SRPM) must
+    be that build's; without one, an SRPM makes (or finds) its build and an rpm
+    names its build by its sourcerpm.  The build must not be FAILED, CANCELED or
+    DELETED, and the rpm must not be in the hub already.
+    """
     if not os.path.exists(fn):
         raise koji.GenericError('No such file: %s' % fn)
     try:
@@ -411,12 +474,17 @@ def import_rpm(hub, fn, buildinfo=None, brootid=None):
     if existing:
         # kojihub fails on the database's unique constraint here
         raise koji.GenericError('rpm already imported: %s (id %s)' % (basename, existing))
-    sigmd5 = koji.get_header_field(hdr, 'sigmd5')
+    return hdr, rpminfo, buildinfo
+
+
+def import_rpm(hub, fn, buildinfo=None, brootid=None):
+    """Read an rpm's header and add its rpminfo (creating the build from an SRPM)."""
+    hdr, rpminfo, buildinfo = read_rpm(hub, fn, buildinfo)
     values = {
         'build_id': buildinfo['id'], 'buildroot_id': brootid, 'name': rpminfo['name'],
         'version': rpminfo['version'], 'release': rpminfo['release'],
         'epoch': rpminfo['epoch'], 'arch': rpminfo['arch'], 'draft': 0,
-        'external_repo_id': 0, 'payloadhash': koji.hex_string(sigmd5) if sigmd5 else '',
+        'external_repo_id': 0, 'payloadhash': koji.get_rpm_ident(hdr),
         'size': os.path.getsize(fn), 'buildtime': rpminfo['buildtime'],
     }
     rpminfo['id'] = hub.db.insert('rpminfo', **values)
@@ -456,16 +524,25 @@ def query_rpm_sigs(hub, rpm_id=None, sigkey=None, queryOpts=None):
     return apply_query_opts(hub.db.query(sql + ' ORDER BY rpm_id, sigkey', params), queryOpts)
 
 
-def import_rpm_file(hub, fn, buildinfo, rpminfo):
-    """Move an imported rpm to its build directory, leaving a symlink behind."""
-    final = os.path.join(build_dir(hub, buildinfo), koji.pathinfo.rpm(rpminfo))
-    if os.path.lexists(final):
-        raise koji.GenericError('Error importing archive file, %s already exists' % final)
-    os.makedirs(os.path.dirname(final), exist_ok=True)
-    shutil.move(fn, final)
-    os.symlink(final, fn)
-    return final
+def rpm_file_target(hub, buildinfo, rpminfo):
+    """Where an rpm of a build lives: packages/N/V/R/<arch>/<file>."""
+    return os.path.join(build_dir(hub, buildinfo), koji.pathinfo.rpm(rpminfo))
 
+
+def check_import_file(fn, final):
+    """kojihub's checks before moving an imported file into place."""
+    if os.path.exists(final):
+        raise koji.GenericError('Error importing archive file, %s already exists' % final)
+    if os.path.islink(fn) or not os.path.isfile(fn):
+        raise koji.GenericError('Error importing archive file, %s is not a regular file' % fn)
+
+
+def import_rpm_file(hub, fn, buildinfo, rpminfo):
+    """Move an imported rpm to its build directory, leaving a (relative) symlink behind."""
+    final = rpm_file_target(hub, buildinfo, rpminfo)
+    check_import_file(fn, final)
+    koji.util.move_and_symlink(fn, final, create_dir=True)
+    return final
 
 
 # -- reading rpm files ---------------------------------------------------------------------

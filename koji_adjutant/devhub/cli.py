@@ -55,6 +55,11 @@ def build_parser():
                             '(koji RepoLag: 3600)')
     serve.add_argument('--max-repo-tasks', type=int, default=10,
                        help='newRepo tasks made for repo requests at one time (koji: 10)')
+    serve.add_argument('--notification-tasks', action='store_true',
+                       help='make buildNotification/tagNotification tasks as a stock hub '
+                            'does (default: only record notifications)')
+    serve.add_argument('--email-domain', default=None,
+                       help='domain of notification addresses (koji EmailDomain)')
     serve.add_argument('--no-check-client-ip', action='store_true',
                        help='do not bind sessions to the client address')
     serve.add_argument('--log-level', default='INFO',
@@ -97,7 +102,9 @@ def cmd_serve(args):
                        ready_timeout=args.ready_timeout, assign_timeout=args.assign_timeout,
                        host_timeout=args.host_timeout,
                        session_renewal_timeout=args.session_renewal_timeout * 60,
-                       repo_lag=args.repo_lag, max_repo_tasks=args.max_repo_tasks)
+                       repo_lag=args.repo_lag, max_repo_tasks=args.max_repo_tasks,
+                       notification_tasks=args.notification_tasks,
+                       email_domain=args.email_domain)
     hub = Hub(config)
     server = DevHubServer(hub, host=args.host, port=args.port, tls_port=args.tls_port,
                           tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca)

@@ -23,7 +23,9 @@ class HubConfig(object):
                  capacity_overcommit=5.0, maxjobs=15, max_request_length=4194304,
                  default_capacity=2.0, session_renewal_timeout=1440 * 60, repo_lag=3600,
                  repo_auto_lag=7200, repo_lag_window=600, max_repo_tasks=10, repo_retries=3,
-                 request_clean_time=1440 * 60, repo_queue_user='kojira', allow_new_repo=True):
+                 request_clean_time=1440 * 60, repo_queue_user='kojira', allow_new_repo=True,
+                 notification_tasks=False, email_domain=None, notify_on_success=True,
+                 web_url='http://localhost.localdomain/koji'):
         # session_renewal_timeout: seconds after which a session expires and the
         # client must renew it (koji's SessionRenewalTimeout, 1440 minutes); 0: never
         self.topdir = os.path.abspath(topdir)
@@ -53,6 +55,13 @@ class HubConfig(object):
         self.request_clean_time = float(request_clean_time)
         self.repo_queue_user = repo_queue_user
         self.allow_new_repo = bool(allow_new_repo)
+        # notifications (hub.conf DisableNotifications, EmailDomain, NotifyOnSuccess,
+        # KojiWebURL): the dev hub records them and makes buildNotification /
+        # tagNotification tasks only when notification_tasks is set
+        self.notification_tasks = bool(notification_tasks)
+        self.email_domain = email_domain
+        self.notify_on_success = bool(notify_on_success)
+        self.web_url = web_url
 
     @property
     def workdir(self):

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -379,6 +379,26 @@ CREATE TABLE IF NOT EXISTS tag_updates (
     update_type TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tag_updates_tag ON tag_updates(tag_id);
+
+-- build and tag notifications the hub decided on (kojihub's build_notification and
+-- tag_notification): the dev hub sends no mail, it records them here and makes the
+-- buildNotification/tagNotification tasks only when configured to
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    type TEXT NOT NULL,              -- 'build' or 'tag'
+    build_id INTEGER,
+    task_id INTEGER,                 -- build notifications: the build task
+    tag_id INTEGER,                  -- tag notifications: tag, from tag, user
+    from_id INTEGER,
+    user_id INTEGER,
+    state INTEGER,                   -- build state (build) / COMPLETE or FAILED (tag)
+    is_successful INTEGER,
+    ignore_success INTEGER,
+    failure_msg TEXT,
+    recipients TEXT NOT NULL,        -- json list of addresses
+    notify_task_id INTEGER           -- the notification task, when one was made
+);
 
 -- repo requests (kojihub/repos.py repo_queue)
 CREATE TABLE IF NOT EXISTS repo_queue (

@@ -21,9 +21,12 @@ from . import builds
 from . import context
 from . import groups
 from . import hosts
+from . import notifications
 from . import packages
+from . import policy
 from . import repoqueue
 from . import repos
+from . import rpmbuilds
 from . import scheduler
 from . import tagging
 from . import tags
@@ -608,6 +611,30 @@ class RootExports(object):
 
     # -- tasks ------------------------------------------------------------------------------
 
+    def build(self, src, target, opts=None, priority=None, channel=None):
+        """Create a build task [src, target, opts] (what ``koji build`` calls).
+
+        As kojihub: any logged-in user; src must be a string (an SCM URL or an upload
+        path under work/); the target and the build policies are checked by the
+        builder, not here.  priority is relative to the default (negative: admins
+        only); channel overrides the channel (default ``default``).
+        """
+        sess = _session()
+        sess.assertLogin()
+        if not opts:
+            opts = {}
+        if not isinstance(src, str):
+            raise koji.ParameterError("Invalid type for value '%s': %s, expected type %s"
+                                      % (src, type(src), str))
+        task_opts = {}
+        if priority:
+            if priority < 0 and not sess.hasPerm('admin'):
+                raise koji.ActionNotAllowed('only admins may create high-priority tasks')
+            task_opts['priority'] = koji.PRIO_DEFAULT + priority
+        if channel:
+            task_opts['channel'] = channel
+        return tasks.make_task(self.hub, 'build', [src, target, opts], **task_opts)
+
     def makeTask(self, *args, **opts):
         """Create a task by hand (admin only), as make_task(method, arglist, **opts)."""
         _session().assertPerm('admin')
@@ -898,6 +925,8 @@ class HostExports(object):
         host = self._host()
         self._owned_task(host, parent)
         opts['parent'] = parent
+        if 'owner' in opts:
+            raise koji.ActionNotAllowed('The owner option is not allowed here')
         if 'label' in opts:
             existing = self.hub.db.value('SELECT id FROM tasks WHERE parent = ? AND label = ?',
                                          (parent, opts['label']))
@@ -929,6 +958,57 @@ class HostExports(object):
     def taskWaitResults(self, parent, tasks, canfail=None):
         self._host()
         return task_wait_results(self.hub, parent, tasks, canfail)
+
+    # -- builds ----------------------------------------------------------------------------
+
+    def initBuild(self, data):
+        """A BUILDING build for the build task data['task_id'] (ours); returns its id."""
+        host = self._host()
+        if not isinstance(data, dict):
+            raise koji.ParameterError("Invalid type for value '%s': %s, expected type %s"
+                                      % (data, type(data), dict))
+        task = self._owned_task(host, data['task_id'])
+        return rpmbuilds.init_build(self.hub, task, data)
+
+    def completeBuild(self, task_id, build_id, srpm, rpms, brmap=None, logs=None):
+        """Import the build's uploaded SRPM, rpms and logs; the build becomes COMPLETE."""
+        self._owned_task(self._host(), task_id)
+        return rpmbuilds.complete_build(self.hub, task_id, build_id, srpm, rpms, brmap, logs)
+
+    def failBuild(self, task_id, build_id):
+        """Mark a BUILDING build FAILED."""
+        self._owned_task(self._host(), task_id)
+        rpmbuilds.fail_build(self.hub, task_id, build_id)
+
+    def moveBuildToScratch(self, task_id, srpm, rpms, logs=None):
+        """Move a scratch build's files to scratch/<owner>/task_<task_id>/ (not imported)."""
+        task = self._owned_task(self._host(), task_id)
+        rpmbuilds.move_to_scratch(self.hub, task, srpm, rpms, logs)
+
+    def tagBuild(self, task_id, tag, build, force=False, fromtag=None):
+        """Tag (or, with fromtag, move) a build for a task, as the task's owner."""
+        self._owned_task(self._host(), task_id)
+        tagging.host_tag_build(self.hub, task_id, tag, build, force, fromtag)
+
+    def tagNotification(self, is_successful, tag_id, from_id, build_id, user_id,
+                        ignore_success=False, failure_msg=''):
+        """Record a tagging result (and, if configured, make a tagNotification task)."""
+        self._host()
+        notifications.tag_notification(self.hub, is_successful, tag_id, from_id, build_id,
+                                       user_id, ignore_success, failure_msg)
+
+    def checkPolicy(self, name, data, default='deny', strict=False):
+        self._host()
+        return list(policy.check(name, data, default=default, strict=strict))
+
+    def assertPolicy(self, name, data, default='deny'):
+        self._host()
+        policy.check(name, data, default=default, strict=True)
+
+    def evalPolicy(self, name, data):
+        """Evaluate a policy and return its action (kojihub's eval_policy)."""
+        self._host()
+        return policy.evaluate(name, data)
 
     def newBuildRoot(self, repo, arch, task_id=None, ctype='chroot'):
         host = self._host()

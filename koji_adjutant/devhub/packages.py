@@ -41,13 +41,11 @@ def new_package(hub, name, strict=True):
 
 # -- policy ------------------------------------------------------------------------
 
-def assert_package_list_policy(force=False):
-    """kojihub's default ``package_list`` policy: admin or tag permission."""
-    sess = context.session()
-    if sess.hasPerm('admin') or sess.hasPerm('tag'):
-        return
-    raise koji.ActionNotAllowed('policy violation (package_list): only admin/tag can do this '
-                                'via default policy')
+def assert_package_list_policy(tag_id, action, pkginfo, force=False):
+    """The ``package_list`` policy (koji's default: admin or tag permission)."""
+    from . import policy
+    data = {'tag': tag_id, 'action': action, 'package': pkginfo, 'force': force}
+    policy.assert_policy('package_list', data, force=force)
 
 
 # -- reading -------------------------------------------------------------------------
@@ -211,9 +209,10 @@ def pkglist_add(hub, taginfo, pkginfo, owner=None, block=None, extra_arches=None
         raise koji.GenericError('No such package: %s' % pkginfo)
     if owner is not None:
         owner = users.get_user(hub, owner, strict=True)['id']
+    action = 'update' if update else ('block' if block else 'add')
     if policy:
         context.session().assertLogin()
-        assert_package_list_policy(force)
+        assert_package_list_policy(tag['id'], action, pkginfo, force)
     if not pkg:
         pkg = lookup_package(hub, pkginfo, create=True)
     if extra_arches is not None:
@@ -254,7 +253,7 @@ def pkglist_remove(hub, taginfo, pkginfo, force=False):
     tag = tags.get_tag(hub, taginfo, strict=True)
     pkg = lookup_package(hub, pkginfo, strict=True)
     context.session().assertLogin()
-    assert_package_list_policy(force)
+    assert_package_list_policy(tag['id'], 'remove', pkginfo, force)
     _remove_entry(hub, tag['id'], pkg['id'])
 
 
@@ -271,7 +270,7 @@ def pkglist_unblock(hub, taginfo, pkginfo, force=False):
     tag = tags.get_tag(hub, taginfo, strict=True)
     pkg = lookup_package(hub, pkginfo, strict=True)
     context.session().assertLogin()
-    assert_package_list_policy(force)
+    assert_package_list_policy(tag['id'], 'unblock', pkginfo, force)
     tag_id, pkg_id = tag['id'], pkg['id']
     previous = read_package_list(hub, tag_id, pkgID=pkg_id, inherit=True).get(pkg_id)
     if previous is None:

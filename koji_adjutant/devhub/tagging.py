@@ -15,6 +15,7 @@ import koji.util
 from . import builds
 from . import context
 from . import packages
+from . import policy
 from . import tags
 from . import tasks
 from . import users
@@ -59,7 +60,8 @@ def assert_tag_access(hub, tag_id, user_id=None, force=False):
         raise koji.ActionNotAllowed(reason)
 
 
-def direct_tag_build(hub, tag, build, force=False):
+def direct_tag_build(hub, tag, build, force=False, user_id=None):
+    """kojihub's _direct_tag_build; the listing is created by user_id (default: caller)."""
     nvr = build['nvr']
     if build['state'] != BS['COMPLETE']:
         raise koji.TagError('build %s not complete: state %s' % (nvr, BS[build['state']]))
@@ -69,26 +71,69 @@ def direct_tag_build(hub, tag, build, force=False):
         if not force:
             raise koji.TagError('build %s already tagged (%s)' % (nvr, tag['name']))
         versioned.revoke(hub, 'tag_listing', 'tag_id = ? AND build_id = ?',
-                         (tag['id'], build['id']))
-    versioned.create(hub, 'tag_listing', tag_id=tag['id'], build_id=build['id'])
+                         (tag['id'], build['id']), _user=user_id)
+    versioned.create(hub, 'tag_listing', _user=user_id, tag_id=tag['id'], build_id=build['id'])
 
 
 def tag_build(hub, tag, build, user_id=None, force=False):
-    """kojihub's _tag_build: access check, then tag."""
+    """kojihub's _tag_build: access check (for user_id, default the caller), then tag."""
     tag = tags.get_tag(hub, tag, strict=True)
     build = builds.get_build(hub, build, strict=True)
+    if user_id is not None:
+        user_id = users.get_user(hub, user_id, strict=True)['id']
     assert_tag_access(hub, tag['id'], user_id=user_id, force=force)
-    direct_tag_build(hub, tag, build, force)
+    direct_tag_build(hub, tag, build, force, user_id=user_id)
 
 
 def untag_build(hub, tag, build, user_id=None, strict=True, force=False):
     tag = tags.get_tag(hub, tag, strict=True)
     build = builds.get_build(hub, build, strict=True)
+    if user_id is not None:
+        user_id = users.get_user(hub, user_id, strict=True)['id']
     assert_tag_access(hub, tag['id'], user_id=user_id, force=force)
     count = versioned.revoke(hub, 'tag_listing', 'tag_id = ? AND build_id = ?',
-                             (tag['id'], build['id']))
+                             (tag['id'], build['id']), _user=user_id)
     if count == 0 and strict:
         raise koji.TagError('build %s not in tag %s' % (build['nvr'], tag['name']))
+
+
+def _package_list_error(hub, tag_id, build, tag_label):
+    """kojihub's package list check of tagging: the error text, or None."""
+    pkg_id = build['package_id']
+    pkgs = packages.read_package_list(hub, tagID=tag_id, pkgID=pkg_id, inherit=True,
+                                      with_owners=False)
+    if pkg_id not in pkgs:
+        return 'Package %s not in list for %s' % (build['name'], tag_label)
+    if pkgs[pkg_id]['blocked']:
+        return 'Package %s blocked in %s' % (build['name'], tag_label)
+    return None
+
+
+def host_tag_build(hub, task_id, tag, build, force=False, fromtag=None):
+    """host.tagBuild: tag (or move) a build for a task, as the task's owner.
+
+    As kojihub: the ``tag`` policy (not defined on a stock hub: allowed), then the
+    package list (not listed or blocked: TagError, unless force and the caller, the
+    host, is an admin: then the package is added), then untag from fromtag and tag.
+    The error names the tag as it was given (kojid passes the tag id).
+    """
+    build = builds.get_build(hub, build, strict=True)
+    tag_id = tags.get_tag(hub, tag, strict=True)['id']
+    user_id = tasks.Task(hub, task_id).get_owner()
+    if fromtag and not isinstance(fromtag, str):
+        fromtag = tags.get_tag(hub, fromtag, strict=True)['name']
+    policy_data = {'tag': tag, 'build': build['id'], 'fromtag': fromtag, 'user_id': user_id,
+                   'operation': 'tag' if fromtag is None else 'move'}
+    policy.assert_policy('tag', policy_data, force=force)
+    error = _package_list_error(hub, tag_id, build, tag)
+    if error:
+        if force and context.session().hasPerm('admin'):
+            packages.pkglist_add(hub, tag_id, build['package_id'], force=True, block=False)
+        else:
+            raise koji.TagError(error)
+    if fromtag:
+        untag_build(hub, fromtag, build['id'], user_id=user_id, force=force, strict=True)
+    tag_build(hub, tag_id, build['id'], user_id=user_id, force=force)
 
 
 def make_tag_build_task(hub, tag, build, force=False, fromtag=None):
@@ -105,13 +150,7 @@ def make_tag_build_task(hub, tag, build, force=False, fromtag=None):
     if fromtag:
         assert_tag_access(hub, fromtag_id, force=force)
     pkg_id = build['package_id']
-    pkgs = packages.read_package_list(hub, tagID=tag['id'], pkgID=pkg_id, inherit=True,
-                                      with_owners=False)
-    error = None
-    if pkg_id not in pkgs:
-        error = 'Package %s not in list for %s' % (build['name'], tag['name'])
-    elif pkgs[pkg_id]['blocked']:
-        error = 'Package %s blocked in %s' % (build['name'], tag['name'])
+    error = _package_list_error(hub, tag['id'], build, tag['name'])
     if error:
         if force and sess.hasPerm('admin'):
             packages.pkglist_add(hub, tag['id'], pkg_id, force=True, block=False)

@@ -320,6 +320,11 @@ class Task(object):
                        completion_ts=time.time())
         self.db.execute('UPDATE task_runs SET active = 0 WHERE task_id = ?', (self.id,))
         context.state_changed()
+        # as kojihub: a build this task was making (still BUILDING) is canceled too
+        from . import rpmbuilds
+        for build_id in self.db.column('SELECT id FROM build WHERE task_id = ? AND state = ?',
+                                       (self.id, koji.BUILD_STATES['BUILDING'])):
+            rpmbuilds.cancel_build(self.hub, build_id, cancel_task=False)
         if recurse:
             self.cancel_children()
         return True

@@ -34,18 +34,23 @@ def _user_id():
     return sess.user_id
 
 
-def create(hub, table, **data):
-    """Insert an active row, created at the current call's event."""
+def create(hub, table, _user=None, **data):
+    """Insert an active row, created at the current call's event.
+
+    The creator is the caller, or _user (a user id) when given: a host tagging
+    for a task acts as the task's owner, as in kojihub.
+    """
     data['create_event'] = context.state_changed()
-    data['creator_id'] = _user_id()
+    data['creator_id'] = _user if _user is not None else _user_id()
     data['active'] = 1
     hub.db.insert(table, **data)
 
 
-def revoke(hub, table, where, params=()):
+def revoke(hub, table, where, params=(), _user=None):
     """Revoke the active rows matching where; returns how many were revoked."""
+    revoker = _user if _user is not None else _user_id()
     cur = hub.db.execute(
         'UPDATE %s SET active = NULL, revoke_event = ?, revoker_id = ? WHERE active = 1 AND (%s)'
-        % (table, where), [context.state_changed(), _user_id()] + list(params))
+        % (table, where), [context.state_changed(), revoker] + list(params))
     return cur.rowcount
 
