@@ -164,6 +164,7 @@ def main():
                                    os.path.join(params["work_dir"], "noarch_rpmdiff.json"))
         if diff:
             logs.append(diff)
+
     def hub_paths(paths):
         return ["%s/%s" % (upload_dir, os.path.basename(p)) for p in paths]
 
