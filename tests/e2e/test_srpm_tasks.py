@@ -176,3 +176,31 @@ def test_scm_host_not_allowed_fails_before_any_checkout(hub, worker, dist_tag, g
     assert "localhost:%d:/scm-pkg.git is not in the list of allowed SCMs" % git_server["port"] \
         in str(fault)
     assert "checkout.log" not in session.listTaskOutput(task_id)
+
+
+def test_tag_build_task(tmp_path, hub, worker):
+    """tagBuild: tags a listed package's build; an unlisted package fails with TagError."""
+    session = hub.admin_session()
+    out = tmp_path / "rpms"
+    subprocess.run(["rpmbuild", "-ba", "--define", "_topdir %s" % out,
+                    os.path.join(REPO_SPECS, "dep-a.spec")],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    paths = [str(p) for p in out.glob("RPMS/noarch/*.rpm")] + \
+        [str(p) for p in out.glob("SRPMS/*.src.rpm")]
+    build = hub.import_rpms(paths)[0]
+    listed = "e2e-dest-%s" % uuid.uuid4().hex[:6]
+    unlisted = "e2e-other-%s" % uuid.uuid4().hex[:6]
+    for tag in (listed, unlisted):
+        session.createTag(tag, arches="x86_64")
+    session.packageListAdd(listed, "dep-a", "kojiadmin")
+    ok_task = hub.make_task("tagBuild", [session.getTag(listed)["id"], build["id"], False, None,
+                                         True], arch="noarch")
+    bad_task = hub.make_task("tagBuild", [session.getTag(unlisted)["id"], build["id"], False,
+                                          None, True], arch="noarch")
+    assert hub.wait_task(ok_task, ["CLOSED", "FAILED"], timeout=120)["state"] == \
+        koji.TASK_STATES["CLOSED"], task_fault(session, ok_task)
+    assert [b["id"] for b in session.listTagged(listed)] == [build["id"]]
+    hub.wait_task(bad_task, ["CLOSED", "FAILED"], timeout=120)
+    fault = task_fault(session, bad_task)
+    assert isinstance(fault, koji.TagError), fault
+    assert session.listTagged(unlisted) == []

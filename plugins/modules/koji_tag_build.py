@@ -1,0 +1,80 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: koji_tag_build
+short_description: Tag a build, the work of a koji tagBuild task
+version_added: 0.1.0
+author:
+  - koji-adjutant developers (@koji-adjutant)
+description:
+  - As kojid's tagBuild handler - C(host.tagBuild(task_id, tag, build, force=…, fromtag=…)), then
+    C(host.tagNotification(True, …)). When tagging fails (for example the package is not in the
+    tag's package list), C(host.tagNotification(False, …, message)) is sent and the module fails
+    with the hub's fault (TagError and the like), so the task fails with it.
+extends_documentation_fragment:
+  - koji_adjutant.builder.attributes
+  - koji_adjutant.builder.hub
+  - koji_adjutant.builder.hub.TASK
+attributes:
+  check_mode:
+    support: none
+  diff_mode:
+    support: none
+options:
+  params:
+    description: The task's decoded parameters (C(tag_id), C(build_id), C(force), C(fromtag), C(ignore_success)).
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Tag the build
+  koji_adjutant.builder.koji_tag_build:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    params: "{{ claim.task.params }}"
+"""
+
+RETURN = r"""
+tagged:
+  description: Whether the build was tagged.
+  returned: success
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import builds
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
+
+try:
+    import koji
+except ImportError:
+    koji = None
+
+
+def main():
+    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
+    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
+    argument_spec.update(params=dict(type="dict", required=True))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
+    config = module_common.load_module_config(module)
+    session = module_common.open_module_session(module, config)
+    try:
+        builds.tag_build(session, module.params["task_id"], module.params["params"])
+    except koji.GenericError as exc:
+        module_common.fail_from_exception(module, exc)
+    finally:
+        hub_session.release_session(session)
+    module.exit_json(changed=True, tagged=True)
+
+
+if __name__ == "__main__":
+    main()
