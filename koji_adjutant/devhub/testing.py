@@ -323,6 +323,13 @@ class DevHub(object):
         self.add_group(name, "srpm-build", group_packages)
         return self.make_repo(name)
 
+    def notifications(self):
+        """The build and tag notifications the hub recorded, oldest first (dicts with
+        type, build_id, task_id, tag_id, from_id, user_id, state, is_successful,
+        ignore_success, failure_msg, recipients, notify_task_id)."""
+        from . import notifications
+        return notifications.list_notifications(self._seed_hub())
+
     def drop_repo_requests(self):
         """Deactivate every repo request (between tests: no newRepo tasks for old ones)."""
         with seed.local_call(self._seed_hub()) as ctx:

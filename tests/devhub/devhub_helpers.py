@@ -64,12 +64,13 @@ def koji_cli():
     return shutil.which('koji')
 
 
-def run_koji(hub, config, *args, check=True):
-    """Run ``koji`` as the hub's admin; returns stdout (stdout+stderr if check=False)."""
+def run_koji(hub, config, *args, check=True, user=None, password=None):
+    """Run ``koji`` as the hub's admin (or user); returns stdout (stdout+stderr if
+    check=False)."""
     cli = koji_cli()
     if cli is None:
         pytest.skip('koji CLI not installed')
-    proc = subprocess.run([cli] + hub.koji_cli_args(config) + list(args),
+    proc = subprocess.run([cli] + hub.koji_cli_args(config, user, password) + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=60)
     if check:
@@ -103,23 +104,34 @@ Data.
 mkdir -p %{buildroot}/usr/lib/NAME %{buildroot}/usr/share/NAME
 echo %{version}-%{release} > %{buildroot}/usr/lib/NAME/hello
 echo data > %{buildroot}/usr/share/NAME/data
+VARIANT_INSTALL
 
 %files
 /usr/lib/NAME/hello
 
 %files data
 /usr/share/NAME/data
+VARIANT_FILE
 """
 
 
-def build_rpms(workdir, name, version='1.0', release='1'):
-    """rpmbuild a tiny package: {'src': SRPM, 'x86_64': the x86_64 rpm, 'noarch': NAME-data}."""
+def build_rpms(workdir, name, version='1.0', release='1', variant=False):
+    """rpmbuild a tiny package: {'src': SRPM, 'x86_64': the x86_64 rpm, 'noarch': NAME-data}.
+
+    variant: the noarch NAME-data rpm has one more file (rpmdiff tells it from the other).
+    """
     if shutil.which('rpmbuild') is None:
         pytest.skip('rpmbuild not installed')
     os.makedirs(workdir, exist_ok=True)
     spec = os.path.join(workdir, '%s.spec' % name)
+    text = SPEC.replace('NAME', name).replace('VERSION', version)
+    if variant:
+        text = text.replace('VARIANT_INSTALL', 'echo more > %%{buildroot}/usr/share/%s/more'
+                            % name).replace('VARIANT_FILE', '/usr/share/%s/more' % name)
+    else:
+        text = text.replace('VARIANT_INSTALL\n', '').replace('VARIANT_FILE\n', '')
     with open(spec, 'w') as fo:
-        fo.write(SPEC.replace('NAME', name).replace('VERSION', version))
+        fo.write(text)
     top = os.path.join(workdir, 'rpmbuild-%s-%s-%s' % (name, version, release))
     subprocess.run(['rpmbuild', '-ba', '--quiet', '--target', 'x86_64', '--define',
                     '_topdir %s' % top, '--define', 'rel %s' % release, spec],
