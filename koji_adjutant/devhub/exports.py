@@ -638,7 +638,14 @@ class RootExports(object):
     def makeTask(self, *args, **opts):
         """Create a task by hand (admin only), as make_task(method, arglist, **opts)."""
         _session().assertPerm('admin')
+        if 'owner' in opts:
+            raise koji.ActionNotAllowed('The owner option is not allowed here')
         return tasks.make_task(self.hub, *args, **opts)
+
+    def evalPolicy(self, name, data):
+        """The action a policy gives for data (no login needed, as kojihub; koji's
+        SCM.assert_allowed_by_policy calls it for build_from_scm)."""
+        return policy.evaluate(name, data)
 
     def getTaskInfo(self, task_id, request=False, strict=False):
         if isinstance(task_id, (list, tuple)):

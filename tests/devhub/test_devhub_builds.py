@@ -12,6 +12,7 @@ import os
 import re
 
 import koji
+import koji.daemon
 import koji.rpmdiff
 import pytest
 
@@ -414,6 +415,17 @@ def test_policies_and_subtask_owner(devhub, target, make_builder):
         host.evalPolicy('tag', {})
     with pytest.raises(koji.AuthError):
         devhub.session(target['user'], 'pw').host.evalPolicy('build_rpm', {})
+    # the root call needs no login (koji.daemon.SCM asks it for build_from_scm)
+    assert devhub.session().evalPolicy('build_from_scm', user) == \
+        'deny Only admin can do this via default policy'
+    scm = koji.daemon.SCM('git+https://git.example.com/rpms/x.git#abc')
+    with pytest.raises(koji.BuildError, match='not allowed, reason: Only admin can do this'):
+        scm.assert_allowed(session=devhub.session(), by_config=False, by_policy=True,
+                           policy_data={'user_id': target['user_id'], 'scratch': False})
+    scm.assert_allowed(session=devhub.session(), by_config=False, by_policy=True,
+                       policy_data={'user_id': admin_id})
+    with pytest.raises(koji.ActionNotAllowed, match='owner option is not allowed'):
+        devhub.admin_session().makeTask('sleep', [1], owner=target['user'])
     task_id = devhub.make_task('sleep', [1])
     builder.take(task_id)
     with pytest.raises(koji.ActionNotAllowed, match='The owner option is not allowed here'):
