@@ -41,7 +41,7 @@ from .hub import format_ts
 BS = koji.BUILD_STATES
 
 
-def _check_type(value, cast, what=None):
+def _check_type(value, cast):
     if not isinstance(value, cast) or isinstance(value, bool):
         raise koji.ParameterError("Invalid type for value '%s': %s, expected type %s"
                                   % (value, type(value), cast))
