@@ -23,7 +23,7 @@ import uuid
 import koji
 
 from koji_adjutant import COLLECTION_ROOT
-from koji_adjutant.devhub.testing import DevHub
+from koji_adjutant.devhub.testing import DevHub, write_worker_config
 from koji_adjutant.images import DEFAULT_IMAGE, ensure_buildroot_image
 
 SPEC = os.path.join(COLLECTION_ROOT, "tests", "data", "specs", "hello.spec")
@@ -54,12 +54,8 @@ def main():
         upload_dir = "cli-build/%s" % uuid.uuid4().hex[:8]
         hub.admin_session().uploadWrapper(srpm, upload_dir)
         pkg = "%s/%s" % (upload_dir, os.path.basename(srpm))
-        conf = os.path.join(tmp, "kojid.conf")
-        with open(conf, "w") as handle:
-            handle.write("[kojid]\nserver = %s\ntopurl = %s\ntopdir = %s\nworkdir = %s/w\n"
-                         "user = bench-builder\npassword = bench\nsleeptime = 1\nminspace = 10\n"
-                         "[adjutant]\nstate_dir = %s/s\nlog_dir = %s/l\nforce_lock = true\n"
-                         % (hub.url, hub.topurl, hub.topdir, tmp, tmp, tmp))
+        conf = write_worker_config(os.path.join(tmp, "kojid.conf"), hub,
+                                   os.path.join(tmp, "w"), "bench-builder", "bench")
         worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c",
                                    conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

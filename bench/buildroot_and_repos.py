@@ -27,7 +27,7 @@ import uuid
 import koji
 
 from koji_adjutant import COLLECTION_ROOT
-from koji_adjutant.devhub.testing import BUILD_GROUP_PACKAGES, DevHub
+from koji_adjutant.devhub.testing import BUILD_GROUP_PACKAGES, DevHub, write_worker_config
 from koji_adjutant.images import ensure_buildroot_image
 
 HELLO = os.path.join(COLLECTION_ROOT, "tests", "data", "specs", "hello.spec")
@@ -94,13 +94,9 @@ def main():
         upload_dir = "cli-build/%s" % uuid.uuid4().hex[:8]
         hub.admin_session().uploadWrapper(hello, upload_dir)
         pkg = "%s/%s" % (upload_dir, os.path.basename(hello))
-        conf = os.path.join(tmp, "kojid.conf")
-        with open(conf, "w") as handle:
-            handle.write("[kojid]\nserver = %s\ntopurl = %s\ntopdir = %s\nworkdir = %s/w\n"
-                         "user = bench-builder\npassword = bench\nsleeptime = 1\nminspace = 10\n"
-                         "[adjutant]\nstate_dir = %s/s\nlog_dir = %s/l\nforce_lock = true\n"
-                         "subtask_poll_interval = 0.5\nworker_id = bench-%s\n"
-                         % (hub.url, hub.topurl, hub.topdir, tmp, tmp, tmp, uuid.uuid4().hex[:6]))
+        conf = write_worker_config(os.path.join(tmp, "kojid.conf"), hub,
+                                   os.path.join(tmp, "w"), "bench-builder", "bench",
+                                   adjutant={"worker_id": "bench-%s" % uuid.uuid4().hex[:6]})
         worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c",
                                    conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         session = hub.admin_session()
@@ -122,7 +118,7 @@ def main():
                 if info["state"] != koji.TASK_STATES["CLOSED"]:
                     print("buildArch %s failed" % task_id)
                     return 1
-                log = os.path.join(tmp, "l", "tasks", "%d.log" % task_id)
+                log = os.path.join(tmp, "w", "log", "tasks", "%d.log" % task_id)
                 for dummy in range(50):
                     if os.path.exists(log):
                         break

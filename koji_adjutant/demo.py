@@ -18,7 +18,7 @@ import uuid
 import koji
 
 from koji_adjutant import COLLECTION_ROOT
-from koji_adjutant.devhub.testing import DevHub
+from koji_adjutant.devhub.testing import DevHub, write_worker_config
 
 DEMO_DIR = os.path.join(COLLECTION_ROOT, "build", "demo")
 SPEC = os.path.join(COLLECTION_ROOT, "tests", "data", "specs", "hello.spec")
@@ -30,17 +30,6 @@ def build_srpm(workdir):
                    stdout=subprocess.DEVNULL)
     srpm_dir = os.path.join(workdir, "SRPMS")
     return os.path.join(srpm_dir, sorted(os.listdir(srpm_dir))[0])
-
-
-def write_config(hub, path):
-    workdir = os.path.join(DEMO_DIR, "worker")
-    with open(path, "w") as handle:
-        handle.write("[kojid]\nserver = %s\ntopurl = %s\ntopdir = %s\nworkdir = %s\n"
-                     "user = %s\npassword = %s\nsleeptime = 1\nminspace = 10\n"
-                     "\n[adjutant]\nstate_dir = %s/state\nlog_dir = %s/log\nforce_lock = true\n"
-                     % (hub.url, hub.topurl, hub.topdir, workdir, HOST, PASSWORD,
-                        workdir, workdir))
-    return path
 
 
 def main():
@@ -57,7 +46,8 @@ def main():
         hub.admin_session().uploadWrapper(srpm, upload_dir)
         pkg = "%s/%s" % (upload_dir, os.path.basename(srpm))
         print("== uploaded %s" % pkg)
-        config = write_config(hub, os.path.join(DEMO_DIR, "kojid.conf"))
+        config = write_worker_config(os.path.join(DEMO_DIR, "kojid.conf"), hub,
+                                     os.path.join(DEMO_DIR, "worker"), HOST, PASSWORD)
         log_path = os.path.join(DEMO_DIR, "worker.log")
         print("== starting the worker (log: %s)" % log_path)
         with open(log_path, "ab") as log:

@@ -43,6 +43,32 @@ def _state_number(state):
 BUILD_GROUP_PACKAGES = ("bash", "coreutils", "gcc", "make", "rpm-build", "tar", "gzip")
 
 
+
+def write_worker_config(path, hub, workdir, user, password, kojid=None, adjutant=None):
+    """A kojid.conf for a worker of this dev hub (topdir shared, quick polling).
+
+    ``kojid`` and ``adjutant`` add or override settings of those sections.
+    """
+    workdir = str(workdir)
+    sections = {
+        "kojid": {"server": hub.url, "topurl": hub.topurl, "topdir": hub.topdir,
+                  "workdir": workdir, "user": user, "password": password, "sleeptime": "1",
+                  "minspace": "10"},
+        "adjutant": {"state_dir": os.path.join(workdir, "state"),
+                     "log_dir": os.path.join(workdir, "log"), "force_lock": "true",
+                     "subtask_poll_interval": "0.5"},
+    }
+    sections["kojid"].update(kojid or {})
+    sections["adjutant"].update(adjutant or {})
+    with open(str(path), "w") as handle:
+        for name, values in sections.items():
+            handle.write("[%s]\n" % name)
+            for key, value in values.items():
+                handle.write("%s = %s\n" % (key, value))
+            handle.write("\n")
+    return str(path)
+
+
 class DevHub(object):
     """A dev hub subprocess on a free loopback port.
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
@@ -66,3 +67,16 @@ def fail_from_exception(module, exc, prefix=None, **extra):
     message = str(exc) if not prefix else "%s: %s" % (prefix, exc)
     module.fail_json(msg=message, koji_fault=extra.pop("koji_fault", fault_name_of(exc)),
                      **extra)
+
+
+@contextlib.contextmanager
+def task_hub_session(module, config, prefix=None):
+    """The task's hub session for a module's work: a koji error fails the module with
+    its fault class, and the session is released (never logged out) in any case."""
+    session = open_module_session(module, config)
+    try:
+        yield session
+    except koji.GenericError as exc:
+        fail_from_exception(module, exc, prefix)
+    finally:
+        hub_session.release_session(session)

@@ -65,7 +65,6 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 
 try:
     import koji
@@ -84,19 +83,14 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
     config = module_common.load_module_config(module)
-    session = module_common.open_module_session(module, config)
     params = dict(module.params["params"])
-    try:
+    with module_common.task_hub_session(module, config) as session:
         workdir = tempfile.mkdtemp(prefix="waitrepo-")
         handler = koji.tasks.WaitrepoTask(module.params["task_id"], "waitrepo", [], session,
                                           config, workdir=workdir)
         handler.PAUSE = module.params["poll_interval"]
         handler.TIMEOUT = module.params["timeout"]
         repo = koji.util.call_with_argcheck(handler.handler, [], params)
-    except koji.GenericError as exc:
-        module_common.fail_from_exception(module, exc)
-    finally:
-        hub_session.release_session(session)
     module.exit_json(changed=False, repo=repo)
 
 

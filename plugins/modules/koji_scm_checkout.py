@@ -91,13 +91,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import scm as scm_lib
-
-try:
-    import koji
-except ImportError:
-    koji = None
 
 
 def main():
@@ -112,8 +106,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
     params = module.params
     config = module_common.load_module_config(module)
-    session = module_common.open_module_session(module, config)
-    try:
+    with module_common.task_hub_session(module, config) as session:
         task_info = session.getTaskInfo(params["task_id"])
         scm = scm_lib.parse_and_check(session, config, params["url"], task_info, params["opts"])
         log_dir = os.path.dirname(params["log"])
@@ -124,10 +117,6 @@ def main():
         spec = scm_lib.find_spec(sourcedir, config.support_rpm_source_layout)
         scm_lib.spec_sanity_check(spec)
         source = scm.get_source()
-    except koji.GenericError as exc:
-        module_common.fail_from_exception(module, exc)
-    finally:
-        hub_session.release_session(session)
     module.exit_json(changed=True, sourcedir=sourcedir, spec=spec,
                      sources=scm_lib.sources_dir(sourcedir, spec,
                                                  config.support_rpm_source_layout),

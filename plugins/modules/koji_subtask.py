@@ -84,13 +84,7 @@ created:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import subtasks as subtask_lib
-
-try:
-    import koji
-except ImportError:
-    koji = None
 
 
 def main():
@@ -106,14 +100,9 @@ def main():
     )))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
     config = module_common.load_module_config(module)
-    session = module_common.open_module_session(module, config)
-    try:
+    with module_common.task_hub_session(module, config, "cannot create subtasks") as session:
         created = subtask_lib.create_subtasks(session, module.params["task_id"],
                                               module.params["subtasks"])
-    except koji.GenericError as exc:
-        module_common.fail_from_exception(module, exc, "cannot create subtasks")
-    finally:
-        hub_session.release_session(session)
     new = [task_id for _spec, task_id, is_new in created if is_new]
     module.exit_json(changed=bool(new), task_ids=[task_id for _s, task_id, _n in created],
                      by_label=dict((spec["label"], task_id) for spec, task_id, _n in created

@@ -52,12 +52,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import builds
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
-
-try:
-    import koji
-except ImportError:
-    koji = None
 
 
 def main():
@@ -66,13 +60,8 @@ def main():
     argument_spec.update(params=dict(type="dict", required=True))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
     config = module_common.load_module_config(module)
-    session = module_common.open_module_session(module, config)
-    try:
+    with module_common.task_hub_session(module, config) as session:
         builds.tag_build(session, module.params["task_id"], module.params["params"])
-    except koji.GenericError as exc:
-        module_common.fail_from_exception(module, exc)
-    finally:
-        hub_session.release_session(session)
     module.exit_json(changed=True, tagged=True)
 
 

@@ -10,6 +10,8 @@ import uuid
 import koji
 import pytest
 
+from koji_adjutant.devhub import testing
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPECS = os.path.join(os.path.dirname(HERE), "data", "specs")
 HOST_NAME = "builder-e2e"
@@ -20,33 +22,16 @@ TAG = "e2e-build"
 WORKER_ID = "e2e-%s" % uuid.uuid4().hex[:8]
 
 
-def write_worker_config(path, hub, workdir, extra_adjutant="", extra_kojid=""):
-    path.write_text(
-        "[kojid]\n"
-        "server = %(server)s\n"
-        "topurl = %(topurl)s\n"
-        "topdir = %(topdir)s\n"
-        "workdir = %(workdir)s\n"
-        "user = %(user)s\n"
-        "password = %(password)s\n"
-        "sleeptime = 1\n"
-        "maxjobs = 4\n"
-        "minspace = 10\n"
-        "retry_interval = 2\n"
-        "max_retries = 5\n"
-        # the git daemon listens on 127.0.0.1:<port>; entries split on ":", so glob the port
-        "allowed_scms = 127.0.0.1*:/*:no:\n%(extra_kojid)s"
-        "\n[adjutant]\n"
-        "state_dir = %(workdir)s/state\n"
-        "log_dir = %(workdir)s/log\n"
-        "force_lock = true\n"
-        "subtask_poll_interval = 0.5\n"
-        "waitrepo_poll_interval = 1\n"
-        "worker_id = %(worker_id)s\n%(extra)s"
-        % {"server": hub.url, "topurl": hub.topurl, "topdir": hub.topdir,
-           "workdir": workdir, "user": HOST_NAME, "password": HOST_PASSWORD,
-           "worker_id": WORKER_ID, "extra": extra_adjutant, "extra_kojid": extra_kojid})
-    return str(path)
+def write_worker_config(path, hub, workdir, extra_adjutant=None, extra_kojid=None):
+    """The e2e worker's kojid.conf (see koji_adjutant.devhub.testing.write_worker_config)."""
+    kojid = {"maxjobs": "4", "retry_interval": "2", "max_retries": "5",
+             # the git daemon listens on 127.0.0.1:<port>; entries split on ":", so glob the port
+             "allowed_scms": "127.0.0.1*:/*:no:"}
+    kojid.update(extra_kojid or {})
+    adjutant = {"worker_id": WORKER_ID, "waitrepo_poll_interval": "1"}
+    adjutant.update(extra_adjutant or {})
+    return testing.write_worker_config(path, hub, workdir, HOST_NAME, HOST_PASSWORD,
+                                       kojid=kojid, adjutant=adjutant)
 
 
 class WorkerProcess(object):

@@ -100,7 +100,7 @@ def test_crashed_playbook_fails_the_task_with_a_clear_message(tmp_path, hub, bui
         "    - name: Crash before reporting anything\n"
         "      ansible.builtin.command: /bin/false\n")
     config = write_worker_config(tmp_path / "kojid.conf", hub, str(tmp_path / "work"),
-                                 extra_adjutant="playbook_dir = %s\n" % (tmp_path / "playbooks"))
+                                 extra_adjutant={"playbook_dir": str(tmp_path / "playbooks")})
     proc = WorkerProcess(config, str(tmp_path / "worker.log")).start()
     try:
         task_id = hub.make_task("sleep", [0])
