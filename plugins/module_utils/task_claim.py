@@ -156,14 +156,15 @@ class Claim(object):
 
 
 def _host_arch_check(session, method, params, host):
-    """kojid's checkHost: the build tag's arches must meet the host's arches."""
+    """kojid's checkHost: the build tag's arches (inherited ones included, as
+    ``getBuildConfig`` gives them) must meet the host's arches."""
     if method not in ARCH_CHECKED_METHODS or not isinstance(params, dict):
         return None
     tag = params.get("root") if method == "buildArch" else params.get("build_tag")
     if tag is None:
         return None
     try:
-        tag_info = session.getTag(tag, strict=True)
+        tag_info = session.getBuildConfig(tag)
     except koji.GenericError as exc:
         return "cannot look up build tag %r: %s" % (tag, exc)
     tag_arches = set(koji.canonArch(a) for a in (tag_info.get("arches") or "").split())
