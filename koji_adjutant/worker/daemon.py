@@ -256,12 +256,11 @@ class Worker(object):
     def get_next_task(self):
         """kojid's getNextTask: readiness, check-in, take at most one task."""
         self.host = self.session.host.getHost()
-        running = [r for r in self.runs.values() if not r.waiting]
         ready, self.status = task_claim.readiness(self.config, self.host, self.task_load,
                                                   len(self.runs), self.restart_pending)
         task_claim.check_in(self.session, self.config, self.task_load, ready, self.methods)
         if not ready:
-            LOG.debug("not ready: %s (%d running)", self.status, len(running))
+            LOG.debug("not ready: %s (%d running)", self.status, len(self.runs))
             return False
         for task in task_claim.assigned_tasks(self.session, self.host_id, skip_ids=self.runs):
             claim = task_claim.take_task(self.session, task["id"], self.methods, self.host,

@@ -148,12 +148,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot as br
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 
-try:
-    import koji
-except ImportError:
-    koji = None
 
 BASELINE_FILE = "/var/lib/koji-adjutant/baseline.rpmlist"
 
@@ -264,20 +259,16 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("state", "building", ("brootid",))])
     config = module_common.load_module_config(module)
-    session = module_common.open_module_session(module, config)
-    try:
-        if module.params["state"] == "present":
-            ensure_present(module, config, session)
-        elif module.params["state"] == "building":
-            ensure_building(module, config, session)
-        else:
-            ensure_expired(module, config, session)
-    except koji.GenericError as exc:
-        module_common.fail_from_exception(module, exc)
-    except containers.ContainerError as exc:
-        module.fail_json(msg=str(exc), koji_fault="BuildrootError")
-    finally:
-        hub_session.release_session(session)
+    with module_common.task_hub_session(module, config) as session:
+        try:
+            if module.params["state"] == "present":
+                ensure_present(module, config, session)
+            elif module.params["state"] == "building":
+                ensure_building(module, config, session)
+            else:
+                ensure_expired(module, config, session)
+        except containers.ContainerError as exc:
+            module.fail_json(msg=str(exc), koji_fault="BuildrootError")
 
 
 if __name__ == "__main__":

@@ -150,14 +150,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import repos
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploads
-
-try:
-    import koji
-except ImportError:
-    koji = None
 
 
 def require(module, *names):
@@ -195,30 +189,27 @@ def main():
         module.exit_json(changed=True, files=[os.path.join(datadir, n) for n in names],
                          result=[uploads.task_upload_path(task_id), names])
 
-    session = module_common.open_module_session(module, config)
-    try:
-        if state == "initialized":
-            require(module, "params")
-            info = repos.init_repo(session, config, task_id, module.params["params"])
-            module.exit_json(changed=True, **info)
-        elif state == "planned":
-            require(module, "params", "outdir")
-            params = module.params["params"]
-            plan = repos.createrepo_plan(session, config, params["repo_id"], params["arch"],
-                                         params.get("oldrepo"), module.params["outdir"],
-                                         module.params["container_outdir"])
-            module.exit_json(changed=True, **plan)
-        else:
-            require(module, "repo_id", "subtask_ids", "task_results")
-            data = repos.repo_done(session, module.params["repo_id"],
-                                   module.params["subtask_ids"], module.params["task_results"])
-            module.exit_json(changed=True, data=data)
-    except repos.RepoRefused as exc:
-        module.fail_json(msg=str(exc), refuse=True, koji_fault="RefuseTask")
-    except koji.GenericError as exc:
-        module_common.fail_from_exception(module, exc)
-    finally:
-        hub_session.release_session(session)
+    with module_common.task_hub_session(module, config) as session:
+        try:
+            if state == "initialized":
+                require(module, "params")
+                info = repos.init_repo(session, config, task_id, module.params["params"])
+                module.exit_json(changed=True, **info)
+            elif state == "planned":
+                require(module, "params", "outdir")
+                params = module.params["params"]
+                plan = repos.createrepo_plan(session, config, params["repo_id"], params["arch"],
+                                             params.get("oldrepo"), module.params["outdir"],
+                                             module.params["container_outdir"])
+                module.exit_json(changed=True, **plan)
+            else:
+                require(module, "repo_id", "subtask_ids", "task_results")
+                data = repos.repo_done(session, module.params["repo_id"],
+                                       module.params["subtask_ids"],
+                                       module.params["task_results"])
+                module.exit_json(changed=True, data=data)
+        except repos.RepoRefused as exc:
+            module.fail_json(msg=str(exc), refuse=True, koji_fault="RefuseTask")
 
 
 if __name__ == "__main__":

@@ -87,14 +87,11 @@ failed_task:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import subtasks as subtask_lib
 
 try:
-    import koji
     from koji.xmlrpcplus import Fault
 except ImportError:
-    koji = None
     Fault = Exception
 
 
@@ -112,21 +109,18 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
     params = module.params
     config = module_common.load_module_config(module)
-    session = module_common.open_module_session(module, config)
-    try:
-        results = subtask_lib.wait_for_subtasks(
-            session, params["task_id"], params["subtasks"], wait_all=params["wait_all"],
-            failany=params["failany"], canfail=params["canfail"] or None,
-            timeout=params["timeout"] or None, poll_interval=params["poll_interval"])
-    except subtask_lib.SubtasksTimedOut as exc:
-        module.fail_json(msg=str(exc), koji_fault="GenericError")
-    except koji.GenericError as exc:
-        module_common.fail_from_exception(module, exc)
-    except Fault as exc:
-        # an unexpected error of a child (fault code 1 and its text), passed on as is
-        module.fail_json(msg=exc.faultString, koji_fault=str(exc.faultCode))
-    finally:
-        hub_session.release_session(session)
+    with module_common.task_hub_session(module, config) as session:
+        try:
+            results = subtask_lib.wait_for_subtasks(
+                session, params["task_id"], params["subtasks"], wait_all=params["wait_all"],
+                failany=params["failany"], canfail=params["canfail"] or None,
+                timeout=params["timeout"] or None, poll_interval=params["poll_interval"])
+        except subtask_lib.SubtasksTimedOut as exc:
+            module.fail_json(msg=str(exc), koji_fault="GenericError")
+        except Fault as exc:
+            # koji errors reach the session context (their class kept); this is an
+            # unexpected error of a child (fault code 1 and its text), passed on as is
+            module.fail_json(msg=exc.faultString, koji_fault=str(exc.faultCode))
     module.exit_json(changed=True,
                      task_results=dict((str(k), v) for k, v in results.items()),
                      task_ids=sorted(results))
