@@ -427,6 +427,9 @@ class RootExports(object):
     def getBuild(self, buildInfo, strict=False):
         return builds.get_build(self.hub, buildInfo, strict)
 
+    def getBuildLogs(self, build):
+        return rpmbuilds.get_build_logs(self.hub, build)
+
     def findBuildID(self, X, strict=False):
         return builds.find_build_id(self.hub, X, strict)
 

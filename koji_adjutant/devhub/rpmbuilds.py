@@ -166,6 +166,23 @@ def build_logs_dir(hub, binfo):
     return os.path.join(builds.build_dir(hub, binfo), 'data', 'logs')
 
 
+def get_build_logs(hub, build_info):
+    """getBuildLogs: the build's log files, as [{name, dir, path}] (``dir`` is the
+    subdirectory under data/logs - the arch for rpm builds - ``path`` is relative to
+    the topdir)."""
+    binfo = builds.get_build(hub, build_info, strict=True)
+    logdir = build_logs_dir(hub, binfo)
+    logs = []
+    for dirpath, dirnames, filenames in os.walk(logdir):
+        dirnames.sort()
+        subdir = os.path.relpath(dirpath, logdir)
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            logs.append({'name': name, 'dir': subdir,
+                         'path': os.path.relpath(path, hub.topdir)})
+    return logs
+
+
 def _check_log(fn, final):
     if os.path.exists(final):
         raise koji.GenericError('Error importing build log. %s already exists.' % final)

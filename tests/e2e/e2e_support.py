@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -102,3 +103,67 @@ def task_container(task_id):
         if len(fields) == 2 and fields[1] == WORKER_ID:
             return fields[0]
     return None
+
+
+def koji_cli(hub, config_dir, *args):
+    """Run the real ``koji`` CLI (this venv's) as the hub's admin; returns the process
+    (stdout and stderr together)."""
+    config = os.path.join(str(config_dir), "koji.conf")
+    hub.write_koji_config(config)
+    koji_bin = os.path.join(os.path.dirname(sys.executable), "koji")
+    cmd = [koji_bin] + hub.koji_cli_args(config) + list(args)
+    return subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.com"] +
+                          list(args), cwd=cwd, check=True, stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout.strip()
+
+
+class GitServer(object):
+    """`git daemon` on loopback serving bare package repos made by :meth:`add_repo`."""
+
+    def __init__(self, base):
+        self.base = base
+        self.port = free_port()
+        self.url = "git://127.0.0.1:%d" % self.port
+        self.shas = {}
+        self.proc = None
+
+    def add_repo(self, name, files):
+        """A bare repo ``<name>.git`` with the given {file name: text}; returns the sha."""
+        work = os.path.join(self.base, name)
+        os.makedirs(work)
+        git(work, "init", "-q", "-b", "main")
+        for filename, text in files.items():
+            with open(os.path.join(work, filename), "w") as handle:
+                handle.write(text)
+        git(work, "add", ".")
+        git(work, "commit", "-q", "-m", "import")
+        self.shas[name] = git(work, "rev-parse", "HEAD")
+        git(self.base, "clone", "-q", "--bare", work, "%s.git" % name)
+        return self.shas[name]
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            ["git", "daemon", "--export-all", "--reuseaddr", "--listen=127.0.0.1",
+             "--port=%d" % self.port, "--base-path=%s" % self.base, self.base],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._listening, 10, interval=0.1, what="git daemon on port %d" % self.port)
+        return self
+
+    def _listening(self):
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait()

@@ -9,28 +9,18 @@ import gzip
 import os
 import re
 import subprocess
-import sys
 import uuid
 
 import koji
 import pytest
 
-from e2e_support import task_fault
+from e2e_support import koji_cli, task_fault
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot_cache
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_SPECS = os.path.join(os.path.dirname(HERE), "data", "repo-specs")
 IMAGE = "localhost/koji-adjutant-buildroot:bookworm"
-
-
-def koji_cli(hub, tmp_path, *args):
-    config = str(tmp_path / "koji.conf")
-    hub.write_koji_config(config)
-    koji_bin = os.path.join(os.path.dirname(sys.executable), "koji")
-    cmd = [koji_bin] + hub.koji_cli_args(config) + list(args)
-    return subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
 
 
 def regen_repo(hub, tmp_path, tag):

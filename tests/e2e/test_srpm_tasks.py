@@ -1,15 +1,13 @@
 """The SRPM tasks of a `koji build` (issue 4): rebuildSRPM and buildSRPMFromSCM."""
 
 import os
-import socket
 import subprocess
-import time
 import uuid
 
 import koji
 import pytest
 
-from e2e_support import task_fault
+from e2e_support import GitServer, task_fault
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_SPECS = os.path.join(os.path.dirname(HERE), "data", "repo-specs")
@@ -73,59 +71,16 @@ def test_rebuild_srpm_without_repo_or_of_a_missing_file_fails_clearly(hub, worke
     assert "SRPM file missing" in str(task_fault(session, missing))
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def git(cwd, *args):
-    return subprocess.run(["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.com"] +
-                          list(args), cwd=cwd, check=True, stdout=subprocess.PIPE,
-                          universal_newlines=True).stdout.strip()
-
-
-def make_git_repo(base, name, specs):
-    """A bare repo ``<base>/<name>.git`` with the given {file name: spec text}; returns the sha."""
-    work = os.path.join(base, name)
-    os.makedirs(work)
-    git(work, "init", "-q", "-b", "main")
-    for filename, text in specs.items():
-        with open(os.path.join(work, filename), "w") as handle:
-            handle.write(text)
-    git(work, "add", ".")
-    git(work, "commit", "-q", "-m", "import")
-    sha = git(work, "rev-parse", "HEAD")
-    git(base, "clone", "-q", "--bare", work, "%s.git" % name)
-    return sha
-
-
 @pytest.fixture(scope="module")
 def git_server(tmp_path_factory):
     """`git daemon` on loopback serving a few package repos."""
-    base = str(tmp_path_factory.mktemp("git"))
     spec = open(os.path.join(REPO_SPECS, "dist-test.spec")).read()
-    shas = {
-        "scm-pkg": make_git_repo(base, "scm-pkg", {"scm-pkg.spec": spec.replace(
-            "Name:           dist-test", "Name:           scm-pkg").replace("dist-test", "scm-pkg")}),
-        "vendor": make_git_repo(base, "vendor", {"vendor.spec": spec.replace(
-            "License:        MIT", "License:        MIT\nVendor:         Someone")}),
-        "two-specs": make_git_repo(base, "two-specs", {"a.spec": spec, "b.spec": spec}),
-    }
-    port = free_port()
-    daemon = subprocess.Popen(["git", "daemon", "--export-all", "--reuseaddr",
-                               "--listen=127.0.0.1", "--port=%d" % port, "--base-path=%s" % base,
-                               base], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for dummy in range(50):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        yield {"url": "git://127.0.0.1:%d" % port, "shas": shas, "port": port}
-    finally:
-        daemon.terminate()
-        daemon.wait()
+    with GitServer(str(tmp_path_factory.mktemp("git"))) as server:
+        server.add_repo("scm-pkg", {"scm-pkg.spec": spec.replace("dist-test", "scm-pkg")})
+        server.add_repo("vendor", {"vendor.spec": spec.replace(
+            "License:        MIT", "License:        MIT\nVendor:         Someone")})
+        server.add_repo("two-specs", {"a.spec": spec, "b.spec": spec})
+        yield {"url": server.url, "shas": server.shas, "port": server.port}
 
 
 def scm_task(hub, tag, repo, url):
