@@ -9,7 +9,8 @@ import uuid
 import koji
 import pytest
 
-from e2e_support import HOST_NAME, HOST_PASSWORD, GitServer, koji_cli, task_fault
+from e2e_support import (HOST_NAME, HOST_PASSWORD, GitServer, WorkerProcess, koji_cli, task_fault,
+                         wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD_SPECS = os.path.join(os.path.dirname(HERE), "data", "build-specs")
@@ -39,6 +40,8 @@ def git_repos(tmp_path_factory):
     dist = open(os.path.join(REPO_SPECS, "dist-test.spec")).read()
     with GitServer(str(tmp_path_factory.mktemp("git"))) as server:
         server.add_repo("e2e-hello", {"e2e-hello.spec": hello})
+        server.add_repo("e2e-hello-2", {"e2e-hello.spec": hello.replace(
+            "Release:        1%{?dist}", "Release:        2%{?dist}")})
         server.add_repo("unlisted", {"unlisted.spec": dist.replace("dist-test", "unlisted")})
         server.add_repo("scm-vendor", {"scm-vendor.spec": dist.replace(
             "dist-test", "scm-vendor").replace("License:        MIT",
@@ -224,3 +227,32 @@ def test_build_failing_on_one_arch_cancels_the_other(tmp_path, hub, worker, two_
     assert "build.log" in session.listTaskOutput(children["i686"]["id"])
     build = session.getBuild("arch-fail-1.0-1", strict=True)
     assert build["state"] == koji.BUILD_STATES["FAILED"] and build["task_id"] == task_id
+
+
+def test_a_freed_build_task_reattaches_to_its_children(tmp_path, hub, worker, worker_config,
+                                                      target, git_repos):
+    """SIGTERM frees the parent while its buildArch child runs; the next worker reruns the
+    parent, which finds its srpm and buildArch children again instead of making new ones,
+    and the same build is completed."""
+    session = hub.admin_session()
+    task_id = submit(hub, tmp_path, target["name"], "%s/e2e-hello-2.git#main" % git_repos.url)
+    wait_for(lambda: "x86_64" in children_by_label(session, task_id), BUILD_TIMEOUT,
+             interval=0.5, what="the buildArch child")
+    before = dict((label, child["id"]) for label, child in
+                  children_by_label(session, task_id).items())
+    build_id = session.listBuilds(taskID=task_id)[0]["build_id"]
+    assert worker.stop() == 0
+    assert hub.task_info(task_id)["state"] == koji.TASK_STATES["FREE"]
+
+    again = WorkerProcess(worker_config, str(tmp_path / "worker-2.log")).start()
+    try:
+        info = wait_build_task(hub, task_id)
+    finally:
+        again.stop()
+    assert info["state"] == koji.TASK_STATES["CLOSED"], task_fault(session, task_id)
+    children = session.getTaskChildren(task_id)
+    labels = sorted(child["label"] for child in children)
+    assert labels == ["srpm", "tag", "x86_64"]
+    assert dict((c["label"], c["id"]) for c in children if c["label"] != "tag") == before
+    build = session.getBuild("e2e-hello-1.0-2.bt1", strict=True)
+    assert build["id"] == build_id and build["state"] == koji.BUILD_STATES["COMPLETE"]
