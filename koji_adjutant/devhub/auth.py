@@ -219,7 +219,7 @@ def remote_ip(hub, ctx, override=None):
 
 
 def _new_key(user_id):
-    return '%s-%s' % (user_id, ''.join(secrets.choice(_KEY_CHARS) for _ in range(19)))
+    return '%s-%s' % (user_id, ''.join(secrets.choice(_KEY_CHARS) for dummy in range(19)))
 
 
 def create_session(hub, user_id, hostip, authtype, master=None):

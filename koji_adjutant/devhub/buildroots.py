@@ -170,7 +170,7 @@ def _br_out(row):
 
 def _in_clause(column, value, clauses, params):
     if isinstance(value, (list, tuple)):
-        clauses.append('%s IN (%s)' % (column, ', '.join('?' for _ in value) or 'NULL'))
+        clauses.append('%s IN (%s)' % (column, ', '.join(['?'] * len(value)) or 'NULL'))
         params.extend(value)
     else:
         clauses.append('%s = ?' % column)

@@ -282,8 +282,8 @@ def list_builds(hub, packageID=None, userID=None, taskID=None, prefix=None, stat
     if pattern:
         rows = [b for b in rows if fnmatch.fnmatch(b['nvr'].lower(), pattern.lower())]
     if source is not None:
-        rows = [b for b in rows if b['source'] and fnmatch.fnmatch(b['source'].lower(),
-                                                                  source.lower())]
+        rows = [b for b in rows
+                if b['source'] and fnmatch.fnmatch(b['source'].lower(), source.lower())]
     return apply_query_opts(rows, queryOpts)
 
 
@@ -389,7 +389,7 @@ def list_rpms(hub, buildID=None, buildrootID=None, imageID=None, componentBuildr
         params.append(hostID)
     if arches is not None:
         if isinstance(arches, (list, tuple)):
-            clauses.append('rpminfo.arch IN (%s)' % (', '.join('?' for _ in arches) or 'NULL'))
+            clauses.append('rpminfo.arch IN (%s)' % (', '.join(['?'] * len(arches)) or 'NULL'))
             params.extend(arches)
         elif isinstance(arches, str):
             clauses.append('rpminfo.arch = ?')

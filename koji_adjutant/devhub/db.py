@@ -532,7 +532,7 @@ class Database(object):
     def insert(self, table, **data):
         """Insert one row and return its id."""
         cols = ', '.join(data)
-        marks = ', '.join('?' for _ in data)
+        marks = ', '.join(['?'] * len(data))
         with self.lock:
             cur = self.conn.execute('INSERT INTO %s (%s) VALUES (%s)' % (table, cols, marks),
                                     tuple(data.values()))

@@ -280,10 +280,9 @@ def repo_init(hub, tag, task_id=None, event=None, opts=None):
     rpms, builds = tagging.read_tagged_rpms(hub, tag_id, event=event_id, inherit=True,
                                             latest=latest)
     tag_groups = groups.read_tag_groups(hub, tag_id, event=event_id, inherit=True)
-    blocks = [pkg for pkg in packages.read_package_list(hub, tag_id, event=event_id,
-                                                         inherit=True,
-                                                         with_owners=False).values()
-              if pkg['blocked']]
+    listing = packages.read_package_list(hub, tag_id, event=event_id, inherit=True,
+                                         with_owners=False)
+    blocks = [pkg for pkg in listing.values() if pkg['blocked']]
     repodir = repo_dir(hub, repo_id, taginfo['name'])
     os.makedirs(repodir)
     os.makedirs(os.path.join(repodir, 'groups'))

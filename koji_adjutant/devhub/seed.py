@@ -111,7 +111,7 @@ def run_createrepo(archdir, outdir, comps=None):
     cmd.append(archdir)
     os.makedirs(outdir, exist_ok=True)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
+                          universal_newlines=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError('createrepo_c failed (%s): %s' % (proc.returncode, proc.stdout))
     return os.path.join(outdir, 'repodata')

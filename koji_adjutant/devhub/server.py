@@ -245,7 +245,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         app = self.app
-        path, _, query = self.path.partition('?')
+        path, dummy, query = self.path.partition('?')
         path = path.rstrip('/')
         if path not in (app.hub_path, app.hub_path + '/ssllogin'):
             self._drain()
@@ -334,7 +334,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         status = 200
         rng = self.headers.get('Range')
         if rng and rng.startswith('bytes=') and ',' not in rng:
-            first, _, last = rng[6:].partition('-')
+            first, dummy, last = rng[6:].partition('-')
             try:
                 if first:
                     start = int(first)
@@ -479,7 +479,7 @@ class DevHubServer(object):
     def tls_url(self):
         if not self.tls_server:
             return None
-        return 'https://%s:%d%s' % (self.host, self.tls_port, self.hub_path)
+        return 'https://%s:%s%s' % (self.host, self.tls_port, self.hub_path)
 
     @property
     def topurl(self):

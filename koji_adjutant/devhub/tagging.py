@@ -236,7 +236,7 @@ def read_tagged_rpms(hub, tag, package=None, arch=None, event=None, inherit=Fals
             sql += ' AND rpminfo.arch = ?'
             arch_params = [arch]
         elif isinstance(arch, (list, tuple)):
-            sql += ' AND rpminfo.arch IN (%s)' % (', '.join('?' for _ in arch) or 'NULL')
+            sql += ' AND rpminfo.arch IN (%s)' % (', '.join(['?'] * len(arch)) or 'NULL')
             arch_params = list(arch)
         else:
             raise koji.GenericError('Invalid type for arch option: %s' % type(arch))
@@ -293,7 +293,7 @@ def set_tag_update(hub, tag_id, utype):
 
 def _change_events(hub, tag_ids):
     """Every event that changed one of the tags (one UNION query)."""
-    marks = ', '.join('?' for _ in tag_ids)
+    marks = ', '.join(['?'] * len(tag_ids))
     parts = ['SELECT update_event AS ev FROM tag_updates WHERE tag_id IN (%s)' % marks,
              'SELECT create_event AS ev FROM tags WHERE id IN (%s)' % marks]
     for table in TAG_TABLES:
@@ -392,6 +392,8 @@ def _history_applies(table, fields, kwargs):
         elif arg in _FILTER_FIELDS and not set(_FILTER_FIELDS[arg]) & set(fields):
             return False
     return True
+
+
 _HISTORY_BOOLS = ('blocked', 'exported', 'is_default', 'uservisible', 'biarchonly',
                   'basearchonly', 'is_metapkg')
 

@@ -490,7 +490,7 @@ def list_tasks(hub, opts=None, queryOpts=None):
                 values = opts[key]
                 if not isinstance(values, (list, tuple)):
                     values = [values]
-                marks = ', '.join('?' for _ in values) or 'NULL'
+                marks = ', '.join(['?'] * len(values)) or 'NULL'
                 clauses.append('tasks.%s %sIN (%s)' % (field, 'NOT ' if negate else '', marks))
                 params.extend(values)
     for field in ('owner', 'host_id', 'channel_id', 'parent'):
@@ -502,7 +502,7 @@ def list_tasks(hub, opts=None, queryOpts=None):
             if value is None:
                 clauses.append('tasks.%s IS %sNULL' % (field, 'NOT ' if negate else ''))
             elif isinstance(value, (list, tuple)):
-                marks = ', '.join('?' for _ in value) or 'NULL'
+                marks = ', '.join(['?'] * len(value)) or 'NULL'
                 clauses.append('tasks.%s %sIN (%s)' % (field, 'NOT ' if negate else '', marks))
                 params.extend(value)
             else:
@@ -553,7 +553,7 @@ def task_set_wait(hub, parent, tasks):
     if tasks is None:
         db.execute('UPDATE tasks SET awaited = 1 WHERE parent = ?', (parent,))
     elif tasks:
-        marks = ', '.join('?' for _ in tasks)
+        marks = ', '.join(['?'] * len(tasks))
         db.execute('UPDATE tasks SET awaited = 1 WHERE parent = ? AND id IN (%s)' % marks,
                    [parent] + list(tasks))
         db.execute('UPDATE tasks SET awaited = 0 WHERE parent = ? AND awaited = 1 '
@@ -586,7 +586,7 @@ def task_wait_results(hub, parent, tasks, canfail=None):
     canfail = canfail or []
     task_unwait(hub, parent)
     if tasks is None:
-        marks = ', '.join('?' for _ in FINISHED_STATES)
+        marks = ', '.join(['?'] * len(FINISHED_STATES))
         tasks = hub.db.column('SELECT id FROM tasks WHERE parent = ? AND state IN (%s) '
                               'ORDER BY id' % marks, (parent,) + FINISHED_STATES)
     results = []
@@ -611,7 +611,7 @@ def host_open_tasks(hub, host_id):
     for row in rows:
         task = {'id': row['id'], 'waiting': to_bool(row['waiting']), 'weight': row['weight']}
         if row['waiting']:
-            finished, _ = task_wait_check(hub, row['id'])
+            finished = task_wait_check(hub, row['id'])[0]
             if finished:
                 task['alert'] = True
         result.append(task)

@@ -43,7 +43,6 @@ def _state_number(state):
 BUILD_GROUP_PACKAGES = ("bash", "coreutils", "gcc", "make", "rpm-build", "tar", "gzip")
 
 
-
 def write_worker_config(path, hub, workdir, user, password, kojid=None, adjutant=None):
     """A kojid.conf for a worker of this dev hub (topdir shared, quick polling).
 

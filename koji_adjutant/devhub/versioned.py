@@ -53,4 +53,3 @@ def revoke(hub, table, where, params=(), _user=None):
         'UPDATE %s SET active = NULL, revoke_event = ?, revoker_id = ? WHERE active = 1 AND (%s)'
         % (table, where), [context.state_changed(), revoker] + list(params))
     return cur.rowcount
-

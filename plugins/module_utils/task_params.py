@@ -23,6 +23,9 @@ _TAG = (int, str)
 _TAG_OR_INFO = (int, str, dict)
 _DICT_OR_NONE = (dict, type(None))
 _BOOL = (bool, int)
+_STR_OR_NONE = (str, type(None))
+_TAG_OR_NONE = (int, str, dict, type(None))
+_LIST = (list,)
 
 # method -> {param: accepted types}
 PARAM_TYPES = {
@@ -31,11 +34,17 @@ PARAM_TYPES = {
     "sleep": {"n": (int, float)},
     "rebuildSRPM": {"srpm": _STR, "build_tag": _TAG, "opts": _DICT_OR_NONE},
     "buildSRPMFromSCM": {"url": _STR, "build_tag": _TAG, "opts": _DICT_OR_NONE},
-    "build": {"src": _STR, "target": _STR, "opts": _DICT_OR_NONE},
+    # target may be None when opts carry a repo_id (kojid then skips tagging)
+    "build": {"src": _STR, "target": _STR_OR_NONE, "opts": _DICT_OR_NONE},
     "tagBuild": {"tag_id": _TAG, "build_id": _TAG},
     "newRepo": {"tag": _TAG_OR_INFO, "opts": _DICT_OR_NONE},
     "createrepo": {"repo_id": _INT, "arch": _STR, "oldrepo": _DICT_OR_NONE},
     "waitrepo": {"tag": _TAG_OR_INFO, "nvrs": (list, type(None))},
+    "tagNotification": {"recipients": _LIST, "is_successful": _BOOL, "tag_info": _TAG_OR_NONE,
+                        "from_info": _TAG_OR_NONE, "build_info": _TAG_OR_INFO,
+                        "user_info": _TAG_OR_INFO, "failure_msg": _STR_OR_NONE},
+    "buildNotification": {"recipients": _LIST, "build": (dict,), "target": _DICT_OR_NONE,
+                          "weburl": _STR},
 }
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a struct",

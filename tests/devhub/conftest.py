@@ -56,10 +56,10 @@ def pki(tmp_path_factory):
     directory = str(tmp_path_factory.mktemp('pki'))
     ca = make_ca(directory, 'hubca')
     other_ca = make_ca(directory, 'otherca')
-    server_key, server_crt, _ = make_cert(directory, ca, 'server', 'localhost', server=True)
-    _, _, client_pem = make_cert(directory, ca, 'client', 'tlsuser')
-    _, _, host_pem = make_cert(directory, ca, 'hostcert', 'tlsbuilder')
-    _, _, rogue_pem = make_cert(directory, other_ca, 'rogue', 'tlsuser')
+    server_key, server_crt, _server_pem = make_cert(directory, ca, 'server', 'localhost', server=True)
+    client_pem = make_cert(directory, ca, 'client', 'tlsuser')[2]
+    host_pem = make_cert(directory, ca, 'hostcert', 'tlsbuilder')[2]
+    rogue_pem = make_cert(directory, other_ca, 'rogue', 'tlsuser')[2]
     return {
         'ca': ca[1], 'server_key': server_key, 'server_crt': server_crt,
         'client_pem': client_pem, 'host_pem': host_pem, 'rogue_pem': rogue_pem,

@@ -64,8 +64,8 @@ def test_devhub_init_is_idempotent(tmp_path):
            '--admin', 'root:rootpw', '--user', 'dev:devpw', '--host', 'b1:b1pw:x86_64,aarch64',
            '--tag', 'f40-build:x86_64,aarch64', '--tag', 'f40:x86_64',
            '--target', 'f40-candidate:f40-build:f40', '--make-repo', 'f40-build']
-    for _ in range(2):
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    for dummy in range(2):
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
                               universal_newlines=True, env=env, cwd=PACKAGE_ROOT, timeout=120)
         assert proc.returncode == 0, proc.stdout
     assert 'repo 1 for f40-build' in proc.stdout

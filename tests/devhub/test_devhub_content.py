@@ -199,13 +199,13 @@ def test_repo_is_usable_by_dnf(devhub, rpms, tmp_path):
     dnf = ['dnf', '-q', '--releasever=1', '--disablerepo=*', '--setopt=reposdir=/dev/null',
            '--repofrompath=koji,%s' % baseurl, '--enablerepo=koji', '--setopt=koji.gpgcheck=0',
            '--installroot', str(tmp_path / 'root'), '--setopt=cachedir=%s' % (tmp_path / 'cache')]
-    proc = subprocess.run(dnf + ['group', 'info', 'build'], stdout=subprocess.PIPE,
+    proc = subprocess.run(dnf + ['group', 'info', 'build'], stdout=subprocess.PIPE, check=False,
                           stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
     assert proc.returncode == 0, proc.stdout
     assert 'devhub-other' in proc.stdout and 'devhub-other-data' in proc.stdout
     proc = subprocess.run(dnf + ['install', '-y', '--downloadonly',
                                  '--downloaddir', str(tmp_path / 'dl'), 'devhub-other-data'],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
                           universal_newlines=True, timeout=60)
     assert proc.returncode == 0, proc.stdout
     assert os.listdir(str(tmp_path / 'dl')) == ['devhub-other-data-2.5-3.noarch.rpm']

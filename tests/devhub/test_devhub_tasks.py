@@ -316,7 +316,7 @@ def test_timeouts_free_tasks(tmp_path):
         time.sleep(0.4)
         slowpoke.host.updateHost(0.0, False)
         other.host.updateHost(0.0, True)
-        for _ in range(3):
+        for dummy in range(3):
             assigned = [t['id'] for t in other.host.getTasks()]
             if assigned:
                 break

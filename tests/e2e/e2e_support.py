@@ -167,3 +167,65 @@ class GitServer(object):
     def __exit__(self, *exc):
         self.proc.terminate()
         self.proc.wait()
+
+
+class SmtpSink(object):
+    """A tiny SMTP server on loopback keeping every message it receives
+    (``messages``: dicts with mail_from, rcpt_to and data)."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+        sink = self
+        self.messages = []
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, text):
+                self.wfile.write((text + "\r\n").encode())
+
+            def handle(self):
+                self.reply("220 sink ready")
+                message = {"mail_from": None, "rcpt_to": [], "data": None}
+                while True:
+                    line = self.rfile.readline().decode("utf-8", "replace")
+                    if not line:
+                        return
+                    verb = line[:4].upper()
+                    if verb in ("HELO", "EHLO"):
+                        self.reply("250 sink")
+                    elif verb == "MAIL":
+                        message["mail_from"] = line.split(":", 1)[1].strip()
+                        self.reply("250 ok")
+                    elif verb == "RCPT":
+                        message["rcpt_to"].append(line.split(":", 1)[1].strip().strip("<>"))
+                        self.reply("250 ok")
+                    elif verb == "DATA":
+                        self.reply("354 go on")
+                        lines = []
+                        while True:
+                            data = self.rfile.readline().decode("utf-8", "replace")
+                            if data in (".\r\n", ".\n", ""):
+                                break
+                            lines.append(data[1:] if data.startswith("..") else data)
+                        message["data"] = "".join(lines)
+                        sink.messages.append(message)
+                        message = {"mail_from": None, "rcpt_to": [], "data": None}
+                        self.reply("250 queued")
+                    elif verb == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:
+                        self.reply("250 ok")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()

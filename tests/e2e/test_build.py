@@ -230,7 +230,7 @@ def test_build_failing_on_one_arch_cancels_the_other(tmp_path, hub, worker, two_
 
 
 def test_a_freed_build_task_reattaches_to_its_children(tmp_path, hub, worker, worker_config,
-                                                      target, git_repos):
+                                                       target, git_repos):
     """SIGTERM frees the parent while its buildArch child runs; the next worker reruns the
     parent, which finds its srpm and buildArch children again instead of making new ones,
     and the same build is completed."""
