@@ -4,7 +4,7 @@
 PYTHON := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: setup image demo test test-fast test-devhub test-e2e bench sanity lint clean
+.PHONY: setup image demo test test-fast test-devhub test-e2e molecule bench sanity lint clean
 
 setup:
 	bash scripts/setup-host.sh
@@ -16,15 +16,25 @@ image: setup
 demo: image
 	$(PYTHON) -m koji_adjutant.demo
 
-## Everything CI runs.
+## Everything CI runs: the pytest suites, then every role's molecule scenario.
 test: image
 	$(PYTEST) -ra tests
+	$(MAKE) molecule
 
 test-devhub: setup
 	$(PYTEST) -ra tests/devhub
 
 test-e2e: image
 	$(PYTEST) -ra tests/e2e
+
+## molecule test of every role (podman driver, local images, no registry).
+molecule:
+	bash scripts/setup-host.sh --with-lint
+	bash scripts/molecule-image.sh
+	set -e; for role in roles/*/; do \
+	    echo "== molecule test $$role"; \
+	    (cd $$role && PATH=$(CURDIR)/.venv/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections molecule test); \
+	done
 
 bench: image
 	$(PYTHON) bench/buildarch_overhead.py

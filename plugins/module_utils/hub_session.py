@@ -18,6 +18,9 @@ Sessions
 * The hub refuses a call number that goes backwards (SequenceError) or repeats
   (RetryError), so the file also records the next call number: every call made
   through :class:`PersistentSession` stores it before the request is sent.
+* Tools acting as a koji user (the ``koji_host`` module registering a host as an
+  administrator) log in with explicit credentials through :func:`open_user_session`; the
+  one login routine, :func:`login`, serves both.
 """
 
 from __future__ import annotations
@@ -45,26 +48,58 @@ def new_client_session(config, sinfo=None):
     return koji.ClientSession(config.server, config.session_options(), sinfo=sinfo)
 
 
-def login_host(session, config):
-    """Log ``session`` in as the build host, in kojid's order of methods."""
+def login(session, server, cert=None, serverca=None, user=None, principal=None, keytab=None,
+          ccache=None):
+    """Log ``session`` in: client certificate, else user/password, else GSSAPI (kojid's order).
+
+    The password is the ``password`` option the session was made with. Returns the method
+    used (``ssl``, ``password`` or ``gssapi``); raises :class:`HubLoginError` naming the hub.
+    """
     try:
-        if config.cert:
-            session.ssl_login(config.cert, None, config.serverca)
+        if cert:
+            session.ssl_login(cert, None, serverca)
             return "ssl"
-        if config.user:
+        if user:
             if not session.login():
-                raise HubLoginError("login as %s failed" % config.user)
+                raise HubLoginError("login as %s failed" % user)
             return "password"
-        principal = config.krb_principal
-        if not principal and config.host_principal_format:
-            principal = config.host_principal_format % config.hostname
-        session.gssapi_login(principal=principal, keytab=config.keytab, ccache=config.ccache)
+        session.gssapi_login(principal=principal, keytab=keytab, ccache=ccache)
         return "gssapi"
     except koji.GenericError as exc:
-        raise HubLoginError("cannot log in to %s: %s" % (config.server, exc))
+        raise HubLoginError("cannot log in to %s: %s" % (server, exc))
     except koji.PythonImportError as exc:
         raise HubLoginError("cannot log in to %s: no cert or user configured and GSSAPI "
-                            "is unavailable (%s)" % (config.server, exc))
+                            "is unavailable (%s)" % (server, exc))
+
+
+def login_host(session, config):
+    """Log ``session`` in as the build host, in kojid's order of methods."""
+    principal = config.krb_principal
+    if not principal and not config.cert and not config.user and config.host_principal_format:
+        principal = config.host_principal_format % config.hostname
+    return login(session, config.server, cert=config.cert, serverca=config.serverca,
+                 user=config.user, principal=principal, keytab=config.keytab,
+                 ccache=config.ccache)
+
+
+def open_user_session(server, user=None, password=None, cert=None, serverca=None,
+                      principal=None, keytab=None, ccache=None, options=None):
+    """A ``koji.ClientSession`` logged in with explicit credentials (not a worker config).
+
+    For tools acting as a koji user, for example an administrator registering a host:
+    ``cert`` (with ``serverca``), else ``user``/``password``, else GSSAPI with ``principal``
+    and ``keytab`` (or the default credentials cache). ``options`` are further
+    ``ClientSession`` options.
+    """
+    opts = dict(options or {})
+    for key, value in (("user", user), ("password", password), ("cert", cert),
+                       ("serverca", serverca)):
+        if value:
+            opts[key] = value
+    session = koji.ClientSession(server, opts)
+    login(session, server, cert=cert, serverca=serverca, user=user, principal=principal,
+          keytab=keytab, ccache=ccache)
+    return session
 
 
 def open_host_session(config, force=None):
