@@ -20,6 +20,8 @@ fi
 workdir="$(mktemp -d)"
 trap 'rm -rf "$workdir"' EXIT
 packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,iproute2,procps,sudo
+# the hooks run in mmdebstrap's shell, with the rootfs as "$1"
+# shellcheck disable=SC2016
 mmdebstrap --variant=minbase --include="$packages" \
     --customize-hook='echo molecule-instance > "$1/etc/hostname"' \
     --customize-hook='rm -f "$1/etc/machine-id" && touch "$1/etc/machine-id"' \

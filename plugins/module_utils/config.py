@@ -221,6 +221,7 @@ ADJUTANT_OPTIONS = (
     ("container_pids_limit", _non_negative(_int), 4096),
     ("container_memory", _optional_str, None),
     ("container_cpus", _optional_str, None),
+    ("container_cgroupns", _choice("", "private", "host"), ""),
     ("monitoring_enabled", _bool, False),
     ("monitoring_bind", _bind_address, ("127.0.0.1", 8080)),
     ("worker_id", _optional_str, None),

@@ -122,6 +122,8 @@ def start_task_container(config, task_id, method, image, builddir, network=False
         args += ["--memory", config.container_memory]
     if config.container_cpus:
         args += ["--cpus", config.container_cpus]
+    if config.container_cgroupns:
+        args += ["--cgroupns", config.container_cgroupns]
     for key, value in sorted(task_labels(config, task_id, method).items()):
         args += ["--label", "%s=%s" % (key, value)]
     args += ["-v", "%s:%s:rw" % (builddir, BUILDDIR)]

@@ -15,6 +15,7 @@ and waits for it to close, printing the result (exit status 1 with the fault oth
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,6 +43,9 @@ def start(args):
     os.makedirs(args.dir, exist_ok=True)
     if os.path.exists(state_path(args.dir)):
         stop(args)
+    # a fresh hub each time (an old one would still hold the old instance's session)
+    shutil.rmtree(os.path.join(args.dir, "koji"), ignore_errors=True)
+    shutil.rmtree(os.path.join(args.dir, "srpm"), ignore_errors=True)
     hub = DevHub(topdir=os.path.join(args.dir, "koji"), host="0.0.0.0", start=False)
     hub.start(port=args.port)
     hub.add_host(args.host_name, ["x86_64"], args.host_password, capacity=4.0)
@@ -81,8 +85,8 @@ def build_task(args):
                              koji.TASK_STATES["CANCELED"]):
             break
         if time.time() > deadline:
-            print("task %d still %s after %ss" % (task_id, koji.TASK_STATES[info["state"]],
-                                                 args.timeout))
+            state = koji.TASK_STATES[info["state"]]
+            print("task %d still %s after %ss" % (task_id, state, args.timeout))
             return 1
         time.sleep(1)
     host = session.getHost(info["host_id"]) if info.get("host_id") else None
@@ -110,7 +114,7 @@ def stop(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("start", "build-task", "stop"):
         cmd = sub.add_parser(name)
