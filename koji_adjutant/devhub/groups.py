@@ -100,6 +100,38 @@ def read_tag_groups(hub, tag, event=None, inherit=True, incl_pkgs=True, incl_req
     return [g for g in groups if not g['blocked']]
 
 
+# -- versioned entries: groups, group packages, group requirements -------------------------
+
+def _merge_previous(opts, previous, fields):
+    """Complete opts with the previous entry's values; True if opts change any of them."""
+    changed = False
+    for field in fields:
+        if field in opts:
+            if opts[field] != previous[field]:
+                changed = True
+        else:
+            opts[field] = previous[field]
+    return changed
+
+
+def _replace_entry(hub, table, keys, values):
+    """Revoke the active entry of keys in table and create one with keys and values."""
+    where = ' AND '.join('%s = ?' % column for column in keys)
+    versioned.revoke(hub, table, where, tuple(keys.values()))
+    values = dict((k, (int(v) if isinstance(v, bool) else v)) for k, v in values.items())
+    versioned.create(hub, table, **dict(keys, **values))
+
+
+def _unblock_entry(hub, table, keys, not_blocked_message):
+    """Revoke the blocking entry of keys in table; GenericError if it is not blocked."""
+    where = ' AND '.join('%s = ?' % column for column in keys)
+    blocked = hub.db.value('SELECT blocked FROM %s WHERE %s AND active = 1' % (table, where),
+                           tuple(keys.values()))
+    if not blocked:
+        raise koji.GenericError(not_blocked_message)
+    versioned.revoke(hub, table, where, tuple(keys.values()))
+
+
 # -- groups ---------------------------------------------------------------------------
 
 def grplist_add(hub, taginfo, grpinfo, block=False, force=False, **opts):
@@ -113,23 +145,13 @@ def grplist_add(hub, taginfo, grpinfo, block=False, force=False, **opts):
     if previous is not None:
         if previous['blocked'] and not force:
             raise koji.GenericError('group %s is blocked in tag %s' % (group['name'], tag['name']))
-        changed = False
-        for field in GROUP_FIELDS:
-            if field in opts:
-                if opts[field] != previous[field]:
-                    changed = True
-            else:
-                opts[field] = previous[field]
-        if not changed:
+        if not _merge_previous(opts, previous, GROUP_FIELDS):
             return None
     opts.setdefault('display_name', group['name'])
     opts.setdefault('biarchonly', False)
     opts.setdefault('exported', True)
     opts.setdefault('uservisible', True)
-    versioned.revoke(hub, 'group_config', 'group_id = ? AND tag_id = ?',
-                     (group['id'], tag['id']))
-    values = dict((k, (int(v) if isinstance(v, bool) else v)) for k, v in opts.items())
-    versioned.create(hub, 'group_config', group_id=group['id'], tag_id=tag['id'], **values)
+    _replace_entry(hub, 'group_config', {'group_id': group['id'], 'tag_id': tag['id']}, opts)
     return None
 
 
@@ -155,12 +177,8 @@ def grplist_unblock(hub, taginfo, grpinfo):
     _assert_tag_perm()
     tag = tags.get_tag(hub, taginfo, strict=True)
     group = lookup_group(hub, grpinfo, strict=True)
-    blocked = hub.db.value('SELECT blocked FROM group_config WHERE group_id = ? AND tag_id = ? '
-                           'AND active = 1', (group['id'], tag['id']))
-    if not blocked:
-        raise koji.GenericError('group %s is NOT blocked in tag %s' % (group['name'], tag['name']))
-    versioned.revoke(hub, 'group_config', 'group_id = ? AND tag_id = ?',
-                     (group['id'], tag['id']))
+    _unblock_entry(hub, 'group_config', {'group_id': group['id'], 'tag_id': tag['id']},
+                   'group %s is NOT blocked in tag %s' % (group['name'], tag['name']))
 
 
 # -- group packages -------------------------------------------------------------------------
@@ -189,23 +207,13 @@ def grp_pkg_add(hub, taginfo, grpinfo, pkg_name, block=False, force=False, **opt
         if previous['blocked'] and not force:
             raise koji.GenericError('package %s blocked in group %s, tag %s'
                                     % (pkg_name, group['name'], tag['name']))
-        changed = False
-        for field in fields:
-            if field in opts:
-                if opts[field] != previous[field]:
-                    changed = True
-            else:
-                opts[field] = previous[field]
-        if block:
-            changed = True
+        changed = _merge_previous(opts, previous, fields) or block
         if not changed and not force:
             return None
     opts.setdefault('type', 'mandatory')
-    versioned.revoke(hub, 'group_package_listing', 'group_id = ? AND tag_id = ? AND package = ?',
-                     (group['id'], tag['id'], pkg_name))
-    values = dict((k, (int(v) if isinstance(v, bool) else v)) for k, v in opts.items())
-    versioned.create(hub, 'group_package_listing', group_id=group['id'], tag_id=tag['id'],
-                     package=pkg_name, blocked=int(block), **values)
+    opts['blocked'] = block
+    _replace_entry(hub, 'group_package_listing',
+                   {'group_id': group['id'], 'tag_id': tag['id'], 'package': pkg_name}, opts)
     return None
 
 
@@ -225,13 +233,9 @@ def grp_pkg_unblock(hub, taginfo, grpinfo, pkg_name):
     _assert_tag_perm()
     tag_id = tags.get_tag_id(hub, taginfo, strict=True)
     grp_id = names.get_id(hub, 'groups', grpinfo, strict=True)
-    blocked = hub.db.value('SELECT blocked FROM group_package_listing WHERE group_id = ? AND '
-                           'tag_id = ? AND package = ? AND active = 1', (grp_id, tag_id, pkg_name))
-    if not blocked:
-        raise koji.GenericError('package %s is NOT blocked in group %s, tag %s'
-                                % (pkg_name, grp_id, tag_id))
-    versioned.revoke(hub, 'group_package_listing', 'group_id = ? AND tag_id = ? AND package = ?',
-                     (grp_id, tag_id, pkg_name))
+    _unblock_entry(hub, 'group_package_listing',
+                   {'group_id': grp_id, 'tag_id': tag_id, 'package': pkg_name},
+                   'package %s is NOT blocked in group %s, tag %s' % (pkg_name, grp_id, tag_id))
 
 
 # -- group requirements ------------------------------------------------------------------
@@ -250,23 +254,12 @@ def grp_req_add(hub, taginfo, grpinfo, reqinfo, block=False, force=False, **opts
         if previous['blocked'] and not force:
             raise koji.GenericError('requirement on group %s blocked in group %s, tag %s'
                                     % (req['name'], group['name'], tag['name']))
-        changed = False
-        for field in fields:
-            if field in opts:
-                if opts[field] != previous[field]:
-                    changed = True
-            else:
-                opts[field] = previous[field]
-        if block:
-            changed = True
-        if not changed:
+        if not (_merge_previous(opts, previous, fields) or block):
             return None
     opts.setdefault('type', 'mandatory')
-    versioned.revoke(hub, 'group_req_listing', 'group_id = ? AND tag_id = ? AND req_id = ?',
-                     (group['id'], tag['id'], req['id']))
-    values = dict((k, (int(v) if isinstance(v, bool) else v)) for k, v in opts.items())
-    versioned.create(hub, 'group_req_listing', group_id=group['id'], tag_id=tag['id'],
-                     req_id=req['id'], blocked=int(block), **values)
+    opts['blocked'] = block
+    _replace_entry(hub, 'group_req_listing',
+                   {'group_id': group['id'], 'tag_id': tag['id'], 'req_id': req['id']}, opts)
     return None
 
 
@@ -288,10 +281,6 @@ def grp_req_unblock(hub, taginfo, grpinfo, reqinfo):
     tag_id = tags.get_tag_id(hub, taginfo, strict=True)
     grp_id = names.get_id(hub, 'groups', grpinfo, strict=True)
     req_id = names.get_id(hub, 'groups', reqinfo, strict=True)
-    blocked = hub.db.value('SELECT blocked FROM group_req_listing WHERE group_id = ? AND '
-                           'tag_id = ? AND req_id = ? AND active = 1', (grp_id, tag_id, req_id))
-    if not blocked:
-        raise koji.GenericError('group req %s is NOT blocked in group %s, tag %s'
-                                % (req_id, grp_id, tag_id))
-    versioned.revoke(hub, 'group_req_listing', 'group_id = ? AND tag_id = ? AND req_id = ?',
-                     (grp_id, tag_id, req_id))
+    _unblock_entry(hub, 'group_req_listing',
+                   {'group_id': grp_id, 'tag_id': tag_id, 'req_id': req_id},
+                   'group req %s is NOT blocked in group %s, tag %s' % (req_id, grp_id, tag_id))

@@ -106,7 +106,6 @@ def assert_policies(session, task_id, src, opts, build_tag, dest_tag, target_inf
     if opts.get("repo_id") is not None:
         session.host.assertPolicy("build_from_repo_id", data)
     session.host.assertPolicy("build_rpm", data)
-    return data
 
 
 def prepare(session, task_id, params):
@@ -144,7 +143,7 @@ def prepare(session, task_id, params):
     }
 
 
-def _noarch_task_arch(session, config, build_tag, event_id, exclusivearch=(), excludearch=()):
+def _noarch_task_arch(session, build_tag, event_id, exclusivearch=(), excludearch=()):
     """The task arch of a noarch child (kojid's choose_taskarch): ``noarch`` unless the
     SRPM's ExclusiveArch/ExcludeArch or tag extra ``noarch_arches`` leave only some of
     the tag's arches, then one of those at random."""
@@ -179,7 +178,7 @@ def task_arch(session, config, arch, build_tag, event_id, srpm_fields=None):
     if arch != "noarch":
         return koji.canonArch(arch)
     fields = srpm_fields or {}
-    return _noarch_task_arch(session, config, build_tag, event_id,
+    return _noarch_task_arch(session, build_tag, event_id,
                              fields.get("exclusivearch") or (), fields.get("excludearch") or ())
 
 

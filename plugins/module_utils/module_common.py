@@ -31,6 +31,15 @@ TASK_ARGUMENT_SPEC = dict(
 )
 
 
+def task_argument_spec(**options):
+    """The argument spec of a module working on one task: the hub and task options, plus
+    the module's own."""
+    spec = dict(HUB_ARGUMENT_SPEC)
+    spec.update(TASK_ARGUMENT_SPEC)
+    spec.update(options)
+    return spec
+
+
 def require_koji(module):
     if koji is None:
         from ansible.module_utils.basic import missing_required_lib

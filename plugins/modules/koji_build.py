@@ -195,9 +195,7 @@ def run_step(module, config, session):
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(
+    argument_spec = module_common.task_argument_spec(
         state=dict(type="str", required=True, choices=list(REQUIRED)),
         params=dict(type="dict"),
         prepared=dict(type="dict"),

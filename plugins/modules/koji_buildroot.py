@@ -246,9 +246,7 @@ def ensure_expired(module, config, session):
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(
+    argument_spec = module_common.task_argument_spec(
         state=dict(type="str", default="present", choices=["present", "building", "expired"]),
         repo_id=dict(type="int"),
         arch=dict(type="str"),

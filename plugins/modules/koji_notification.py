@@ -78,9 +78,7 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import notif
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(
+    argument_spec = module_common.task_argument_spec(
         method=dict(type="str", required=True, choices=["tagNotification", "buildNotification"]),
         params=dict(type="dict", required=True),
     )

@@ -162,9 +162,7 @@ def require(module, *names):
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(
+    argument_spec = module_common.task_argument_spec(
         state=dict(type="str", required=True,
                    choices=["initialized", "planned", "collected", "done"]),
         params=dict(type="dict"),

@@ -74,9 +74,7 @@ except ImportError:
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(
+    argument_spec = module_common.task_argument_spec(
         params=dict(type="dict", required=True),
         poll_interval=dict(type="int", default=60),
         timeout=dict(type="int", default=120),

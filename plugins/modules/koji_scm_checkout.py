@@ -95,9 +95,7 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import scm a
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(
+    argument_spec = module_common.task_argument_spec(
         url=dict(type="str", required=True),
         opts=dict(type="dict"),
         dest=dict(type="path", required=True),

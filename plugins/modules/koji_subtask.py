@@ -88,16 +88,15 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import subta
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(subtasks=dict(type="list", elements="dict", required=True, options=dict(
-        method=dict(type="str", required=True),
-        arglist=dict(type="list", elements="raw", default=[]),
-        label=dict(type="str"),
-        arch=dict(type="str"),
-        priority=dict(type="int"),
-        channel=dict(type="str"),
-    )))
+    argument_spec = module_common.task_argument_spec(
+        subtasks=dict(type="list", elements="dict", required=True, options=dict(
+            method=dict(type="str", required=True),
+            arglist=dict(type="list", elements="raw", default=[]),
+            label=dict(type="str"),
+            arch=dict(type="str"),
+            priority=dict(type="int"),
+            channel=dict(type="str"),
+        )))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config, "cannot create subtasks") as session:

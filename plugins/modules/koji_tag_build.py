@@ -55,9 +55,7 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import build
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(params=dict(type="dict", required=True))
+    argument_spec = module_common.task_argument_spec(params=dict(type="dict", required=True))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config) as session:

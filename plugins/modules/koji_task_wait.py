@@ -96,9 +96,7 @@ except ImportError:
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(
+    argument_spec = module_common.task_argument_spec(
         subtasks=dict(type="list", elements="int"),
         wait_all=dict(type="bool", default=True),
         failany=dict(type="bool", default=True),

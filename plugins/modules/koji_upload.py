@@ -123,9 +123,7 @@ def task_is_ours(session, task_id):
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
-    argument_spec.update(
+    argument_spec = module_common.task_argument_spec(
         state=dict(type="str", default="uploaded",
                    choices=["uploaded", "closed", "failed", "refused"]),
         files=dict(type="list", elements="path", default=[]),

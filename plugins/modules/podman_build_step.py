@@ -216,8 +216,7 @@ def start_container(module, config):
 
 
 def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(module_common.TASK_ARGUMENT_SPEC)
+    argument_spec = module_common.task_argument_spec()
     argument_spec["hub_session_file"] = dict(type="path", required=False)
     argument_spec.update(
         state=dict(type="str", default="present",
