@@ -774,6 +774,12 @@ class RootExports(object):
     def getActiveRepos(self):
         return repos.get_active_repos(self.hub)
 
+    def restartHosts(self, priority=5, options=None):
+        """A restartHosts task (host permission), as kojihub creates it."""
+        _session().assertPerm('host')
+        args = [] if options is None else [options]
+        return tasks.make_task(self.hub, 'restartHosts', args, priority=priority)
+
     def newRepo(self, tag, event=None, src=False, debuginfo=False, separate_src=False):
         """Create a newRepo task (repo or regen-repo permission); returns its id."""
         return repoqueue.new_repo(self.hub, tag, event, src, debuginfo, separate_src)

@@ -15,8 +15,11 @@ Each pass (every ``sleeptime`` seconds, at once again after taking a task):
 On start, OPEN tasks and active buildroots of this host are freed/expired and
 orphan task containers removed.  SIGTERM: kill running work, free its tasks,
 report not ready, log out.  SIGUSR1: take no new work and restart when idle.
+With ``monitoring_enabled`` a status HTTP server (``status.py``) reports what
+the worker is doing and its metrics.
 """
 
+import collections
 import json
 import logging
 import os
@@ -36,8 +39,12 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 
 from koji_adjutant import collections_path
+from koji_adjutant.worker import status as status_server
 
 LOG = logging.getLogger("koji_adjutant.worker")
+
+# tasks kojid runs in its main loop (Foreground): no other task is taken meanwhile
+FOREGROUND_METHODS = ("restart", "restartVerify")
 
 # seconds between removals of cached buildroot images of repos no longer current
 CACHE_PRUNE_INTERVAL = 600
@@ -61,6 +68,38 @@ class TaskRun(object):
         self.thread = None
         self.runner = None
         self.cancel_reason = None
+        self.step = None
+        self.step_started = None
+        self.steps = []
+
+    @property
+    def log_dir(self):
+        return os.path.join(self.task_dir, "logs")
+
+    def on_event(self, event, metrics):
+        """ansible-runner event callback: track the current step and cache lookups."""
+        data = event.get("event_data") or {}
+        if event.get("event") == "playbook_on_task_start":
+            self.step = data.get("task")
+            self.step_started = time.time()
+            self.steps.append({"name": self.step, "started": self.step_started})
+        elif (event.get("event") == "runner_on_ok"
+              and str(data.get("task_action", "")).endswith("podman_buildroot_cache")):
+            res = data.get("res") or {}
+            if "hit" in res and res.get("cache_key"):
+                metrics.cache_lookup(bool(res["hit"]))
+        return True
+
+    def report(self):
+        now = time.time()
+        return {"id": self.task_id, "method": self.method, "weight": self.weight,
+                "waiting": self.waiting, "elapsed": round(now - self.started, 1),
+                "step": self.step,
+                "step_elapsed": round(now - self.step_started, 1) if self.step_started else None,
+                "steps": [{"name": s["name"], "started": round(s["started"] - self.started, 1)}
+                          for s in self.steps],
+                "container": self.container, "cancel_reason": self.cancel_reason,
+                "log_dir": self.log_dir}
 
     @property
     def finished(self):
@@ -92,11 +131,19 @@ class Worker(object):
         self.stop_requested = False
         self.restart_pending = False
         self.status = "starting"
+        self.ready = False
+        self.metrics = status_server.WorkerMetrics()
+        self.finished_runs = collections.OrderedDict()
+        self.status_server = None
         self._wake = threading.Event()
         self._last_cache_prune = 0.0
 
     # -- set-up and tear-down ------------------------------------------------
     def start(self):
+        if self.config.monitoring_enabled:
+            # bind first: a wrong monitoring_bind fails start-up before any hub call
+            self.status_server = status_server.StatusServer(self.config.monitoring_bind,
+                                                            self).start()
         self.session = hub_session.open_host_session(self.config)
         self.host_id = self.session.host.getID()
         self.host = self.session.host.getHost()
@@ -112,6 +159,9 @@ class Worker(object):
 
     def recover(self):
         """After a restart: nothing of this host is running, so free and expire it all."""
+        # first stop the playbooks a killed daemon left running: once their container or
+        # task is gone they would run their failure path (uploads, failTask) meanwhile
+        kill_orphan_playbooks(self.runs_dir())
         stale = [t["id"] for t in self.session.host.getHostTasks()]
         if stale:
             LOG.info("freeing stale tasks from a previous run: %s", stale)
@@ -123,7 +173,6 @@ class Worker(object):
         for orphan in containers.task_containers(self.config.worker_name):
             LOG.info("removing orphan container %s (task %s)", orphan["name"], orphan["task_id"])
             containers.remove_container(orphan["name"])
-        kill_orphan_playbooks(self.runs_dir())
         for name in os.listdir(self.runs_dir()):
             shutil.rmtree(os.path.join(self.runs_dir(), name), ignore_errors=True)
         self.prune_buildroot_cache()
@@ -140,27 +189,44 @@ class Worker(object):
         except (containers.ContainerError, koji.GenericError) as exc:
             LOG.warning("cannot prune the buildroot cache: %s", exc)
 
-    def shutdown(self):
-        """SIGTERM: kill running work, free its tasks, report not ready, log out."""
-        LOG.info("shutting down; %d task(s) running", len(self.runs))
-        for run in list(self.runs.values()):
-            run.cancel("worker shutting down")
+    def free_runs(self, runs, reason):
+        """Stop these runs' playbooks and containers and give their tasks back to the hub
+        (``host.freeTasks``): another host, or this one later, runs them again."""
+        for run in runs:
+            run.cancel(reason)
         deadline = time.time() + 30
-        for run in list(self.runs.values()):
+        for run in runs:
             if run.thread is not None:
                 run.thread.join(max(0.1, deadline - time.time()))
         try:
-            ours = [t["id"] for t in self.session.host.getHostTasks() if t["id"] in self.runs]
+            ids = set(run.task_id for run in runs)
+            ours = [t["id"] for t in self.session.host.getHostTasks() if t["id"] in ids]
             if ours:
                 self.session.host.freeTasks(ours)
-            for run in list(self.runs.values()):
+            for run in runs:
                 hub_session.close_task_session(self.session, run.session_id)
+        except koji.GenericError as exc:
+            LOG.warning("while freeing tasks (%s): %s", reason, exc)
+        for run in runs:
+            self.record_finished(run, "FREE", time.time() - run.started)
+            self.cleanup_run(run, keep_task_dir=True)
+            self.runs.pop(run.task_id, None)
+
+    def shutdown(self):
+        """SIGTERM: kill running work, free its tasks, report not ready, log out."""
+        LOG.info("shutting down; %d task(s) running", len(self.runs))
+        self.free_runs(list(self.runs.values()), "worker shutting down")
+        try:
             self.session.host.updateHost(0.0, False)
             self.session.logout()
         except koji.GenericError as exc:
             LOG.warning("during shutdown: %s", exc)
-        for run in list(self.runs.values()):
-            self.cleanup_run(run, keep_task_dir=True)
+        self.stop_status_server()
+
+    def stop_status_server(self):
+        if self.status_server is not None:
+            self.status_server.stop()
+            self.status_server = None
 
     # -- the main loop -------------------------------------------------------
     def install_signal_handlers(self):
@@ -184,6 +250,13 @@ class Worker(object):
                 self.update_tasks()
                 if time.time() - self._last_cache_prune > CACHE_PRUNE_INTERVAL:
                     self.prune_buildroot_cache()
+                if (self.restart_pending and self.runs
+                        and all(run.waiting for run in self.runs.values())):
+                    # kojid frees a restartHosts parent so it does not block its own host's
+                    # restart; any parent that only waits for children re-attaches to them
+                    LOG.info("restart pending: freeing tasks that only wait for children: %s",
+                             sorted(self.runs))
+                    self.free_runs(list(self.runs.values()), "worker restarting")
                 if self.restart_pending and not self.runs:
                     LOG.info("idle with a restart pending: restarting")
                     return self.restart()
@@ -193,8 +266,9 @@ class Worker(object):
                 return 1
             except koji.RetryError:
                 raise
-            except Exception:
+            except Exception as exc:
                 LOG.exception("error in the main loop")
+                self.metrics.hub_error(type(exc).__name__)
                 taken = False
             if not taken:
                 self.sleep(self.config.sleeptime)
@@ -215,6 +289,7 @@ class Worker(object):
                 return
 
     def restart(self):
+        self.stop_status_server()
         try:
             self.session.host.updateHost(0.0, False)
             self.session.logout()
@@ -256,11 +331,19 @@ class Worker(object):
     def get_next_task(self):
         """kojid's getNextTask: readiness, check-in, take at most one task."""
         self.host = self.session.host.getHost()
-        ready, self.status = task_claim.readiness(self.config, self.host, self.task_load,
+        self.ready, self.status = task_claim.readiness(self.config, self.host, self.task_load,
                                                   len(self.runs), self.restart_pending)
+        ready = self.ready
         task_claim.check_in(self.session, self.config, self.task_load, ready, self.methods)
         if not ready:
             LOG.debug("not ready: %s (%d running)", self.status, len(self.runs))
+            return False
+        foreground = [run.task_id for run in self.runs.values()
+                      if run.method in FOREGROUND_METHODS]
+        if foreground:
+            # kojid runs these in its main loop: nothing else is taken until they end (so a
+            # restartVerify is never taken before its restart has asked for the restart)
+            LOG.debug("foreground task(s) %s running: taking no other task", foreground)
             return False
         for task in task_claim.assigned_tasks(self.session, self.host_id, skip_ids=self.runs):
             claim = task_claim.take_task(self.session, task["id"], self.methods, self.host,
@@ -272,6 +355,8 @@ class Worker(object):
                 LOG.info("could not take task %s: %s", task["id"], claim.reason)
                 continue
             LOG.info("took task %s (%s, weight %s)", claim.task_id, claim.method, claim.weight)
+            created = claim.info.get("create_ts")
+            self.metrics.task_taken(claim.method, time.time() - created if created else None)
             self.launch(claim)
             return True
         return False
@@ -311,6 +396,9 @@ class Worker(object):
             "rpmbuild_timeout": self.config.rpmbuild_timeout,
             "koji_wait_poll_interval": self.config.subtask_poll_interval,
             "koji_waitrepo_poll_interval": self.config.waitrepo_poll_interval,
+            # for the restart and restartVerify tasks
+            "koji_worker_pid": os.getpid(),
+            "koji_worker_started": self.metrics.started,
         }
         inventory = {"all": {"hosts": {"localhost": {
             "ansible_connection": "local",
@@ -333,6 +421,7 @@ class Worker(object):
             private_data_dir=private_dir, playbook=playbook, extravars=extravars,
             inventory=inventory, envvars=envvars, ident="task", quiet=True,
             cancel_callback=lambda: run.cancel_requested,
+            event_handler=lambda event: run.on_event(event, self.metrics),
             finished_callback=lambda _runner: self._wake.set(),
             settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
         )
@@ -354,8 +443,22 @@ class Worker(object):
         LOG.info("task %s (%s) done in %.1fs: runner %s", run.task_id, run.method, elapsed, status)
         hub_session.close_task_session(self.session, run.session_id)
         final = koji.TASK_STATES[info["state"]] if info else "MISSING"
+        self.record_finished(run, final, elapsed)
         self.cleanup_run(run, keep_task_dir=final != "CLOSED")
         del self.runs[run.task_id]
+
+    def record_finished(self, run, final_state, elapsed):
+        """Metrics and the recent-task record of the status server."""
+        outcome = final_state.lower()
+        if outcome in ("free", "assigned", "open"):
+            outcome = "freed"
+        self.metrics.task_finished(run.method, outcome, elapsed)
+        report = run.report()
+        report.update(state=final_state, elapsed=round(elapsed, 1), finished=time.time(),
+                      log_dir=None if final_state == "CLOSED" else run.log_dir)
+        self.finished_runs[run.task_id] = report
+        while len(self.finished_runs) > status_server.FINISHED_KEPT:
+            self.finished_runs.popitem(last=False)
 
     def expire_buildroots(self, task_id):
         """Expire buildroots a stopped or crashed playbook left active (kojid's updateBuildroots)."""
@@ -399,16 +502,52 @@ class Worker(object):
         if not keep_task_dir:
             shutil.rmtree(run.task_dir, ignore_errors=True)
 
+    def capacity(self):
+        return self.config.capacity or self.host.get("capacity") or 0.0
+
     def status_report(self):
+        """What /api/v1/status shows (and ``worker --once`` logs)."""
         return {
             "host": self.host.get("name"),
             "host_id": self.host_id,
+            "worker_id": self.config.worker_name,
+            "hub": self.config.server,
+            "ready": self.ready,
             "status": self.status,
+            "enabled": self.host.get("enabled"),
+            "restart_pending": self.restart_pending,
             "task_load": self.task_load,
-            "capacity": self.host.get("capacity"),
-            "tasks": [{"id": r.task_id, "method": r.method, "weight": r.weight,
-                       "elapsed": round(time.time() - r.started, 1)} for r in self.runs.values()],
+            "capacity": self.capacity(),
+            "maxjobs": self.config.maxjobs,
+            "uptime": round(time.time() - self.metrics.started, 1),
+            "tasks": [run.report() for run in list(self.runs.values())],
         }
+
+    def containers_report(self):
+        return status_server.task_containers_report(self.config.worker_name, dict(self.runs))
+
+    def task_report(self, task_id):
+        run = self.runs.get(task_id)
+        if run is not None:
+            report = run.report()
+            report["state"] = "running"
+            return report
+        return self.finished_runs.get(task_id)
+
+    def metrics_text(self):
+        gauges = (
+            ("koji_adjutant_up", "1 while the worker runs.", 1),
+            ("koji_adjutant_ready", "1 when the worker takes new tasks.", self.ready),
+            ("koji_adjutant_task_load", "Summed weight of the running, non-waiting tasks.",
+             float(self.task_load)),
+            ("koji_adjutant_capacity", "The host's capacity.", float(self.capacity())),
+            ("koji_adjutant_running_tasks", "Tasks being run now.", len(self.runs)),
+            ("koji_adjutant_restart_pending", "1 while a graceful restart waits for idle.",
+             self.restart_pending),
+            ("koji_adjutant_uptime_seconds", "Seconds since the worker started.",
+             round(time.time() - self.metrics.started, 1)),
+        )
+        return self.metrics.render(gauges)
 
 
 def kill_orphan_playbooks(runs_dir):
@@ -448,14 +587,21 @@ def run_worker(config, once=False):
         worker.start()
     except hub_session.HubLoginError as exc:
         LOG.error("%s", exc)
+        worker.stop_status_server()
         return 2
+    except OSError as exc:
+        if worker.status_server is None and config.monitoring_enabled:
+            LOG.error("cannot serve status on %s:%d ([adjutant] monitoring_bind): %s",
+                      config.monitoring_bind[0], config.monitoring_bind[1], exc)
+            return 2
+        raise
     if once:
         worker.update_tasks()
         worker.get_next_task()
         while worker.runs:
             worker.sleep(0.5)
             worker.update_tasks()
-        LOG.info("status: %s", json.dumps(worker.status_report()))
+        LOG.info("status: %s", json.dumps(worker.status_report(), default=str))
         worker.shutdown()
         return 0
     return worker.run_forever()

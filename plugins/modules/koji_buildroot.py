@@ -18,6 +18,10 @@ description:
     (C(host.newBuildRoot), state INIT; a re-run re-uses the task's active record), and writes
     the buildroot's dnf repo file and rpm macros file (kojid's macros and the tag's
     C(rpm.macro.*)) into O(config_dir).
+  - C(state=present) also chooses the task container's image with the build tag's image
+    policy (C(adjutant_image_policy) in the tag's extra, inherited; rules by tag and arch, tag,
+    task type, default; cached for C(policy_cache_ttl) seconds), falling back to the worker's
+    C(task_image_default). See the operator guide for the policy format.
   - C(state=building) - reads the packages in the task container, reports those installed from
     the koji repo with C(host.setBuildRootList) and sets the state BUILDING.
   - C(state=expired) - reports the final package list (C(host.updateBuildRootList)) when the
@@ -129,6 +133,23 @@ repo_mount:
     read from it (topdir mounted on the worker); else null (the repo is read over topurl).
   returned: state=present
   type: str
+image:
+  description: The image the task's container should run (the image policy's choice).
+  returned: state=present
+  type: str
+  sample: registry.example.com/koji/buildroot-f41:latest
+image_source:
+  description: >-
+    C(policy) (a rule of the tag's policy matched), C(default) (no policy, no matching rule, a
+    malformed policy or a hub error) or C(disabled) (C(policy_enabled = false)).
+  returned: state=present
+  type: str
+  sample: policy
+image_reason:
+  description: Which policy rule chose the image, or why the default was used.
+  returned: state=present
+  type: str
+  sample: adjutant_image_policy rule tag_arch tag=f41-build arch=x86_64 of tag f41-build
 rpmlist:
   description: Packages reported to the hub.
   returned: state=building or expired
@@ -145,9 +166,15 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+try:
+    import koji
+except ImportError:  # reported by module_common.load_module_config
+    koji = None
+
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot as br
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import image_policy
 
 
 BASELINE_FILE = "/var/lib/koji-adjutant/baseline.rpmlist"
@@ -170,13 +197,17 @@ def ensure_present(module, config, session):
     tag = br.tag_build_config(session, repo)
     host = session.host.getHost()
     tag_arches = (tag.get("arches") or "").split()
-    preferred = session.getTaskInfo(params["task_id"])["arch"]
+    task = session.getTaskInfo(params["task_id"])
     arch = br.buildroot_arch(params["arch"], tag_arches, (host.get("arches") or "").split(),
-                             preferred=preferred)
+                             preferred=task["arch"])
     macros = br.rpm_macros(config, arch, tag)
     baseurl, local_repo = br.repo_location(config, repo, arch)
+    image = image_policy.resolve_image(session, config, repo["tag_name"], arch, task["method"],
+                                       errors=(koji.GenericError, OSError))
     result = dict(arch=arch, repo=repo, tag_name=repo["tag_name"], macros=macros,
-                  env=br.rpm_env(tag), repo_mount=local_repo, repo_url=baseurl)
+                  env=br.rpm_env(tag), repo_mount=local_repo, repo_url=baseurl,
+                  image=image["image"], image_source=image["source"],
+                  image_reason=image["reason"])
     if module.check_mode:
         module.exit_json(changed=True, brootid=None, **result)
     brootid, created = br.new_buildroot(session, params["task_id"], repo["id"], arch)

@@ -42,6 +42,9 @@ options:
       arch: {description: Task arch (decides which hosts can take it)., type: str}
       priority: {description: Priority (default - the parent's priority + 1)., type: int}
       channel: {description: Channel name (default - the parent's channel)., type: str}
+      assign:
+        description: Host id to assign the child to (kojid's restartHosts assigns each host its own restart).
+        type: int
 """
 
 EXAMPLES = r"""
@@ -96,6 +99,7 @@ def main():
             arch=dict(type="str"),
             priority=dict(type="int"),
             channel=dict(type="str"),
+            assign=dict(type="int"),
         )))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
     config = module_common.load_module_config(module)
