@@ -39,6 +39,7 @@ molecule:
 bench: image
 	$(PYTHON) bench/buildarch_overhead.py
 	$(PYTHON) bench/buildroot_and_repos.py
+	$(PYTHON) bench/throughput_and_memory.py
 
 sanity:
 	bash scripts/setup-host.sh --with-lint

@@ -414,6 +414,8 @@ class Worker(object):
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
             "ANSIBLE_NOCOLOR": "True",
+            # modules go to the interpreter on stdin: no temporary files per module call
+            "ANSIBLE_PIPELINING": "True",
             # per-step timings in <log_dir>/tasks/<id>.log
             "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
         }
@@ -428,6 +430,8 @@ class Worker(object):
 
     def finish_run(self, run):
         """Reap a finished playbook; never leave its task OPEN."""
+        if run.cancel_requested:
+            kill_orphan_playbooks(run.private_dir, "task %s's stopped playbook" % run.task_id)
         status = getattr(run.runner, "status", "unknown") if run.runner else "not started"
         rc = getattr(run.runner, "rc", None) if run.runner else None
         log_copy = self.save_task_log(run)
@@ -494,6 +498,9 @@ class Worker(object):
             return None
 
     def cleanup_run(self, run, keep_task_dir=False):
+        # a stopped playbook's task workers (each in a session of its own, which
+        # ansible-runner's cancel does not kill) could still start a module
+        kill_orphan_playbooks(run.private_dir, "task %s's stopped playbook" % run.task_id)
         try:
             containers.remove_container(run.container)
         except containers.ContainerError as exc:
@@ -550,12 +557,14 @@ class Worker(object):
         return self.metrics.render(gauges)
 
 
-def kill_orphan_playbooks(runs_dir):
+def kill_orphan_playbooks(runs_dir, left_by="a previous run"):
     """Kill playbook processes a crashed worker left running (their process groups).
 
     ansible-runner starts ansible-playbook in a process group of its own, so
     killing the daemon does not end it; its command line names its private
-    data dir under ``runs_dir``.
+    data dir under ``runs_dir``.  ansible-playbook's task workers (which run the
+    modules) are in sessions of their own: their command line is the same, so
+    they are found and killed too.  ``runs_dir`` may also be one run's private dir.
     """
     marker = os.path.abspath(runs_dir) + os.sep
     groups = set()
@@ -571,7 +580,7 @@ def kill_orphan_playbooks(runs_dir):
             continue
     groups.discard(os.getpgrp())
     for group in groups:
-        LOG.info("killing playbook process group %s left by a previous run", group)
+        LOG.info("killing playbook process group %s left by %s", group, left_by)
         try:
             os.killpg(group, signal.SIGKILL)
         except OSError:

@@ -1,0 +1,137 @@
+"""Benchmark: throughput at capacity 2 and the worker daemon's memory (issue 6 targets).
+
+* throughput: 20 trivial buildArch tasks (a noarch package) submitted at once to a
+  worker with capacity 2 (two buildArch tasks at a time, weight 1.5 each).
+  ideal = ceil(20 / 2) x the median time of one task run alone;
+  efficiency = ideal / measured makespan.  Target >= 0.8.
+* daemon RSS (VmRSS of the ``koji-adjutant worker`` process, not of its
+  playbooks): idle after start-up, and the peak while the 20 tasks run.
+  Targets <= 80 MB idle, <= 150 MB busy.
+
+Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
+
+    .venv/bin/python bench/throughput_and_memory.py [--tasks 20] [--solo-runs 3]
+"""
+
+import argparse
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import koji
+
+from koji_adjutant import COLLECTION_ROOT
+from koji_adjutant.devhub.testing import DevHub, write_worker_config
+from koji_adjutant.images import ensure_buildroot_image
+
+SPEC = os.path.join(COLLECTION_ROOT, "tests", "data", "specs", "noarch-data.spec")
+
+
+def rss_mb(pid):
+    """VmRSS of a process in MB (None once it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid, interval=0.25):
+        super(RssSampler, self).__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.samples = []
+        self.stopped = threading.Event()
+
+    def run(self):
+        while not self.stopped.is_set():
+            value = rss_mb(self.pid)
+            if value is not None:
+                self.samples.append(value)
+            self.stopped.wait(self.interval)
+
+
+def run_task(hub, pkg, repo):
+    return hub.make_task("buildArch", [pkg, "bench-build", "noarch", True,
+                                       {"repo_id": repo["id"]}], arch="noarch")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=20)
+    parser.add_argument("--solo-runs", type=int, default=3)
+    args = parser.parse_args()
+    ensure_buildroot_image()
+    with tempfile.TemporaryDirectory() as tmp, DevHub(topdir=os.path.join(tmp, "koji")) as hub:
+        subprocess.run(["rpmbuild", "-bs", "--define", "_topdir %s" % tmp, SPEC], check=True,
+                       stdout=subprocess.DEVNULL)
+        srpm = os.path.join(tmp, "SRPMS", os.listdir(os.path.join(tmp, "SRPMS"))[0])
+        hub.add_host("bench-builder", ["x86_64"], "bench", capacity=2.0)
+        repo = hub.make_build_tag("bench-build", ["x86_64"])
+        upload_dir = "cli-build/%s" % uuid.uuid4().hex[:8]
+        hub.admin_session().uploadWrapper(srpm, upload_dir)
+        pkg = "%s/%s" % (upload_dir, os.path.basename(srpm))
+        conf = write_worker_config(os.path.join(tmp, "kojid.conf"), hub,
+                                   os.path.join(tmp, "w"), "bench-builder", "bench",
+                                   adjutant={"capacity": "2"})
+        worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c",
+                                   conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(10)
+            idle = RssSampler(worker.pid)
+            idle.start()
+            time.sleep(10)
+            idle.stopped.set()
+            idle.join()
+            solo = []
+            for dummy in range(args.solo_runs):
+                task_id = run_task(hub, pkg, repo)
+                info = hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=600)
+                if info["state"] != koji.TASK_STATES["CLOSED"]:
+                    print("task %s failed: %s" % (task_id, info))
+                    return 1
+                solo.append(info["completion_ts"] - info["start_ts"])
+            busy = RssSampler(worker.pid)
+            busy.start()
+            start = time.time()
+            ids = [run_task(hub, pkg, repo) for dummy in range(args.tasks)]
+            infos = [hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=3600)
+                     for task_id in ids]
+            makespan = max(i["completion_ts"] for i in infos) - start
+            busy.stopped.set()
+            busy.join()
+            time.sleep(5)
+            after = rss_mb(worker.pid)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(60)
+    failed = [i["id"] for i in infos if i["state"] != koji.TASK_STATES["CLOSED"]]
+    one = statistics.median(solo)
+    ideal = math.ceil(args.tasks / 2.0) * one
+    print("one noarch buildArch alone   median %.2f s  (%s)"
+          % (one, ", ".join("%.2f" % s for s in solo)))
+    print("%d tasks at capacity 2       makespan %.1f s, ideal %.1f s, efficiency %.2f "
+          "(target >= 0.8)%s" % (args.tasks, makespan, ideal, ideal / makespan,
+                                 "; FAILED: %s" % failed if failed else ""))
+    print("daemon RSS idle              median %.1f MB, max %.1f MB  (target <= 80 MB)"
+          % (statistics.median(idle.samples), max(idle.samples)))
+    print("daemon RSS busy              max %.1f MB; %.1f MB after the run  (target <= 150 MB)"
+          % (max(busy.samples), after or 0.0))
+    print("cpus                         %d (two concurrent tasks share them with their "
+          "ansible-playbook processes)" % (os.cpu_count() or 1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
