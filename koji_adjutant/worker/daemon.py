@@ -133,6 +133,7 @@ class Worker(object):
         self.status = "starting"
         self.ready = False
         self.metrics = status_server.WorkerMetrics()
+        status_server.HubRetryCounter.install(self.metrics)
         self.finished_runs = collections.OrderedDict()
         self.status_server = None
         self._wake = threading.Event()

@@ -121,7 +121,7 @@ class WorkerMetrics(object):
                    "From the task's creation on the hub to this worker opening it.")
             histogram("koji_adjutant_task_pickup_latency_seconds", self.pickup, [])
             family("koji_adjutant_hub_call_errors_total", "counter",
-                   "Failed hub calls of the daemon, by kind of error.")
+                   "Failed hub calls of the daemon (retried ones included), by error class.")
             for kind, count in sorted(self.hub_errors.items()):
                 out.append('koji_adjutant_hub_call_errors_total{kind="%s"} %d'
                            % (_escape(kind), count))
@@ -141,6 +141,29 @@ def _number(value):
     if isinstance(value, bool):
         return "1" if value else "0"
     return repr(float(value)) if isinstance(value, float) else str(int(value or 0))
+
+
+class HubRetryCounter(logging.Handler):
+    """Counts the hub calls koji.ClientSession retried (its "Try #N … failed" records)."""
+
+    def __init__(self, metrics):
+        super(HubRetryCounter, self).__init__(logging.INFO)
+        self.metrics = metrics
+
+    def emit(self, record):
+        if isinstance(record.msg, str) and record.msg.startswith("Try #"):
+            error = record.args[-1] if isinstance(record.args, tuple) and record.args else None
+            self.metrics.hub_error(type(error).__name__ if error is not None else "unknown")
+
+    @classmethod
+    def install(cls, metrics):
+        """Attach a counter to koji's logger (which must pass INFO records for it to count)."""
+        logger = logging.getLogger("koji")
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+        handler = cls(metrics)
+        logger.addHandler(handler)
+        return handler
 
 
 class StatusHandler(http.server.BaseHTTPRequestHandler):
