@@ -195,12 +195,13 @@ def copy_into(name, source, target):
 
 
 def exec_step(name, command, log_path, user=None, workdir=None, env=None, timeout=None,
-              header=None):
+              header=None, before_kill=None):
     """Run one step in the container, appending its output to ``log_path``.
 
     ``command`` is an argv list (run as is) or a string (run with ``/bin/sh -c``).
-    Returns ``(exit_code, timed_out, seconds)``.  On timeout the step's
-    processes are stopped by removing the container's exec session.
+    Returns ``(exit_code, timed_out, seconds)``.  On timeout the container is
+    killed (which ends every process of the step); ``before_kill`` is called
+    first (to read its counters while it still exists).
     """
     argv = ["podman", "exec"]
     if user:
@@ -225,6 +226,8 @@ def exec_step(name, command, log_path, user=None, workdir=None, env=None, timeou
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
+            if before_kill is not None:
+                before_kill()
             # stop everything running in the container, then the client
             podman(["kill", "--signal", "KILL", name], check=False)
             try:
@@ -234,3 +237,16 @@ def exec_step(name, command, log_path, user=None, workdir=None, env=None, timeou
             proc.wait()
             log.write(("\n*** step killed after %s seconds (timeout)\n" % timeout).encode())
     return proc.returncode, timed_out, time.time() - start
+
+
+def step_failure_message(template, rc, step, log_name, timeout=None, timed_out=False,
+                         oom_killed=False, memory_limit=None):
+    """The message of a failed step: the template (``{rc}``, ``{step}``, ``{log}``), and why
+    the step was stopped when the worker knows (its timeout, the container's memory limit)."""
+    message = template.format(rc=rc, step=step, log=log_name)
+    if timed_out:
+        message = "%s (killed after the %s s timeout)" % (message, timeout)
+    if oom_killed:
+        message = "%s (out of memory: a process was killed at the container's memory limit%s)" % (
+            message, " of %s" % memory_limit if memory_limit else "")
+    return message

@@ -24,7 +24,15 @@ description:
     the task's upload directory on the hub every second while the step runs (as kojid does,
     so C(koji watch-logs) follows it).
   - A step that exits non-zero or runs past O(timeout) fails the module with O(fault_class)
-    and O(failure_message).
+    and O(failure_message); the message adds the timeout when the step was killed at it, and
+    C(out of memory) when the kernel killed a process of the step at the container's memory
+    limit (C(container_memory) of the config; the step's log says so too).
+  - Each step that runs adds its record (step name, log, wall time, exit code, and where the
+    container's cgroup can be read - v1 or v2, from the host or from inside the container -
+    CPU time, peak memory and whether it ran out of memory; null otherwise) to
+    O(log_dir)/C(resource_stats.json), to be uploaded with the task's logs.
+  - When this call starts the container, the first line of the step's log names the image,
+    its image id and its digest.
   - C(state=offline) disconnects the running container from every network, so that the next
     steps run with loopback only (for example after dependencies were installed from a remote
     repo, before rpmbuild).
@@ -178,9 +186,26 @@ networks:
   type: list
   elements: str
 image:
-  description: Image and digest the container runs.
+  description: The image the container was started from (also written at the top of the step's log).
   returned: when the container was started by this call
   type: dict
+  contains:
+    name: {description: Image name as given., type: str, sample: localhost/koji-adjutant-buildroot:bookworm}
+    id: {description: Local image id., type: str}
+    digest: {description: Image digest (manifest sha256)., type: str, sample: "sha256:0f3c..."}
+resources:
+  description: >-
+    This step's record in C(resource_stats.json) - C(step), C(log), C(started), C(wall_seconds),
+    C(exit_code), C(timed_out), C(cpu_seconds), C(peak_memory_bytes), C(peak_memory_scope)
+    (C(step) when the high-water mark could be reset for the step, C(container) for the
+    container's peak so far), C(oom_killed), C(cgroup_version), C(source) (C(host) or
+    C(container)); values that could not be read are null.
+  returned: state=present and the step ran
+  type: dict
+resource_stats:
+  description: Host path of C(resource_stats.json).
+  returned: state=present and the step ran
+  type: str
 """
 
 import os
@@ -192,6 +217,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import resource_stats
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploads
 
 
@@ -318,24 +344,40 @@ def run_step(module, config, name, result):
         command_text(params["command"]))
     if result.get("image"):
         header += "image: %(name)s id %(id)s digest %(digest)s\n" % result["image"]
+    meter = resource_stats.StepMeter(name).start()
     try:
         rc, timed_out, seconds = containers.exec_step(
             name, params["command"], log_path, user=params["user"] or config.container_user,
             workdir=params["workdir"], env=params["env"], timeout=params["timeout"] or None,
-            header=header)
+            header=header, before_kill=meter.stop)
+        usage = meter.stop()
+        if usage["oom_killed"] is None and rc != 0:
+            usage["oom_killed"] = resource_stats.container_oom_killed(name)
+        if usage["oom_killed"]:
+            with open(log_path, "a") as log:
+                log.write("\n*** out of memory: a process of this step was killed at the "
+                          "container's memory limit (%s)\n" % (config.container_memory or "none"))
     finally:
         if uploader is not None:
             failures = uploader.stop()
             if failures:
                 result["upload_warnings"] = failures
             hub_session.release_session(session)
+    record = resource_stats.step_record(params["name"], params["log_name"], meter.started,
+                                        seconds, rc, timed_out, usage)
+    try:
+        result["resource_stats"] = resource_stats.append_step(
+            params["log_dir"], params["task_id"], name, record, image=result.get("image"))
+    except (OSError, ValueError) as exc:
+        result["resource_stats_warning"] = "cannot write %s: %s" % (
+            resource_stats.STATS_FILE, exc)
     result.update(changed=True, rc=rc, seconds=round(seconds, 3), timed_out=timed_out,
-                  log=log_path)
+                  log=log_path, resources=record)
     if rc != 0 or timed_out:
-        message = params["failure_message"].format(rc=rc, step=params["name"],
-                                                   log=params["log_name"])
-        if timed_out:
-            message = "%s (killed after the %s s timeout)" % (message, params["timeout"])
+        message = containers.step_failure_message(
+            params["failure_message"], rc, params["name"], params["log_name"],
+            timeout=params["timeout"], timed_out=timed_out, oom_killed=usage["oom_killed"],
+            memory_limit=config.container_memory)
         module.fail_json(msg=message, koji_fault=params["fault_class"], **result)
     module.exit_json(**result)
 
