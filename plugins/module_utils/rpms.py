@@ -40,16 +40,29 @@ class InputError(Exception):
     """A task input (file or path) is unusable; the message says why."""
 
 
+class UnsafePathError(InputError):
+    """A task input path that would lead outside ``work/`` (or koji would not accept)."""
+
+
 def check_work_path(relpath):
     """A task's input path relative to ``<topdir>/work``: no escape, not absolute."""
     if not isinstance(relpath, str) or not relpath:
-        raise InputError("invalid input path %r: expected a path relative to work/" % relpath)
+        raise UnsafePathError("invalid input path %r: expected a path relative to work/"
+                              % relpath)
     if relpath.startswith("/"):
-        raise InputError("invalid input path %r: absolute paths are not allowed; "
-                         "expected a path relative to work/" % relpath)
+        raise UnsafePathError("invalid input path %r: absolute paths are not allowed; "
+                              "expected a path relative to work/" % relpath)
     normalized = posixpath.normpath(relpath)
     if normalized.startswith("../") or normalized == ".." or "/../" in "/%s/" % relpath:
-        raise InputError("invalid input path %r: '..' is not allowed" % relpath)
+        raise UnsafePathError("invalid input path %r: '..' is not allowed" % relpath)
+    if any(ord(char) < 32 or ord(char) == 127 for char in relpath):
+        raise UnsafePathError("invalid input path %r: control characters are not allowed"
+                              % relpath)
+    name = posixpath.basename(normalized)
+    if name.startswith(".") and name != ".":
+        # koji refuses such upload names ("." itself is looked up, and is no file)
+        raise UnsafePathError("invalid input path %r: file name %r starts with '.', which "
+                              "koji does not accept" % (relpath, name))
     return normalized
 
 
@@ -61,10 +74,15 @@ def fetch_work_file(config, relpath, dest_dir):
     relpath = check_work_path(relpath)
     dest = os.path.join(dest_dir, os.path.basename(relpath))
     local = os.path.join(config.topdir, "work", relpath)
-    if os.path.isdir(os.path.join(config.topdir, "work")):
+    work = os.path.join(config.topdir, "work")
+    if os.path.isdir(work):
         if not os.path.isfile(local):
             raise InputError("input file work/%s does not exist (looked in %s)"
                              % (relpath, config.topdir))
+        real_work = os.path.realpath(work)
+        if not os.path.realpath(local).startswith(real_work + os.sep):
+            raise UnsafePathError("invalid input path %r: it is a link to a file outside work/"
+                             % relpath)
         shutil.copyfile(local, dest)
         return dest
     errors = []
@@ -118,6 +136,17 @@ def expected_rpm_name(fields):
     return "%s-%s-%s.%s.rpm" % (fields["name"], fields["version"], fields["release"], arch)
 
 
+def check_no_links(path, levels=1):
+    """Refuse an output path that is a symbolic link (or whose ``levels - 1`` parents are):
+    the build made it inside its container, and on the host a link would point at the host's
+    own files."""
+    for dummy in range(levels):
+        if os.path.islink(path):
+            raise koji.BuildError("output %s is a symbolic link; builds must leave regular "
+                                  "files and directories" % path)
+        path = os.path.dirname(path)
+
+
 def collect_outputs(rpm_dir, srpm_dir, keep_srpm):
     """Binary rpms and (if keep_srpm) the one rebuilt SRPM; checked like kojid.
 
@@ -126,9 +155,12 @@ def collect_outputs(rpm_dir, srpm_dir, keep_srpm):
     """
     rpms, srpms = [], []
     for directory, bucket in ((rpm_dir, rpms), (srpm_dir, srpms)):
+        check_no_links(directory, levels=2)  # RPMS and build/
         if not os.path.isdir(directory):
             continue
-        for root, _dirs, files in os.walk(directory):
+        for root, dirs, files in os.walk(directory):
+            for name in sorted(dirs + files):
+                check_no_links(os.path.join(root, name))
             for name in sorted(files):
                 if name.endswith(".rpm"):
                     bucket.append(os.path.join(root, name))
@@ -154,11 +186,13 @@ def collect_outputs(rpm_dir, srpm_dir, keep_srpm):
 
 def collect_srpm(srpm_dir):
     """The one SRPM an SRPM task made, named ``N-V-R.src.rpm`` from its own header."""
+    check_no_links(srpm_dir, levels=2)
     srpms = sorted(os.path.join(srpm_dir, name) for name in os.listdir(srpm_dir)
                    if name.endswith(".src.rpm")) if os.path.isdir(srpm_dir) else []
     if len(srpms) != 1:
         raise koji.BuildError("expected exactly one source rpm, found %d: %s"
                               % (len(srpms), ", ".join(os.path.basename(s) for s in srpms)))
+    check_no_links(srpms[0])
     fields = read_header(srpms[0])
     expected = expected_rpm_name(fields)
     if os.path.basename(srpms[0]) != expected:

@@ -39,18 +39,46 @@ def parse_and_check(session, config, url, task_info, opts):
     scm.assert_allowed(allowed=config.allowed_scms, session=session,
                        by_config=config.allowed_scms_use_config,
                        by_policy=config.allowed_scms_use_policy, policy_data=policy_data)
+    check_revision_and_module(scm)
     return scm
 
 
+def check_revision_and_module(scm):
+    """The URL's revision and module go into the checkout's command lines and paths: a
+    revision that reads as a command option, or a module path leaving the checkout, is
+    refused (BuildError) before anything is fetched."""
+    if scm.revision.startswith("-"):
+        raise koji.BuildError("invalid revision %r in the SCM URL: it must not start with '-'"
+                              % scm.revision)
+    module = scm.module or ""
+    normalized = os.path.normpath(module) if module else ""
+    if module.startswith("/") or normalized == ".." or normalized.startswith("../"):
+        raise koji.BuildError("invalid SCM URL: the module path %r leads outside the checkout"
+                              % module)
+
+
+def check_inside(path, root, what):
+    """BuildError unless ``path`` (links resolved) is inside ``root``."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if real != real_root and not real.startswith(real_root + os.sep):
+        raise koji.BuildError("the %s %s leads outside the checkout"
+                              % (what, os.path.relpath(path, root)))
+
+
 def checkout(scm, session, task_id, scmdir, logfile):
-    """Check out on this host (kojid's SCM.checkout); returns the source dir."""
+    """Check out on this host (kojid's SCM.checkout); returns the source dir, which must be
+    inside ``scmdir`` (a module path may be a link in the repository)."""
     if not os.path.isdir(scmdir):
         os.makedirs(scmdir)
-    return scm.checkout(scmdir, session, uploads.task_upload_path(task_id), logfile)
+    sourcedir = scm.checkout(scmdir, session, uploads.task_upload_path(task_id), logfile)
+    check_inside(sourcedir, scmdir, "module path")
+    return sourcedir
 
 
-def find_spec(sourcedir, support_rpm_source_layout=True):
-    """The spec file: top dir, else SPECS/ (rpm source layout); BuildError if none or ambiguous."""
+def find_spec(sourcedir, support_rpm_source_layout=True, root=None):
+    """The spec file: top dir, else SPECS/ (rpm source layout); BuildError if none or ambiguous,
+    or if it is a link to a file outside ``root`` (the checkout; default ``sourcedir``)."""
     specs = sorted(glob.glob(os.path.join(sourcedir, "*.spec")))
     if not specs and support_rpm_source_layout:
         specs = sorted(glob.glob(os.path.join(sourcedir, "SPECS", "*.spec")))
@@ -63,6 +91,7 @@ def find_spec(sourcedir, support_rpm_source_layout=True):
             raise koji.BuildError("Multiple spec files found: %s"
                                   % ", ".join(os.path.basename(s) for s in specs))
         specs = named
+    check_inside(specs[0], root or sourcedir, "spec file")
     return specs[0]
 
 

@@ -185,6 +185,19 @@ def _host_arch_check(session, method, params, host):
     return None
 
 
+def _missing_build_tag(session, method, params):
+    """A build tag that does not exist is the request's fault, not this host's: the task is
+    failed with ParameterError (kojid's host check would refuse it, and no host would ever
+    take it)."""
+    if method not in ARCH_CHECKED_METHODS or not isinstance(params, dict):
+        return None
+    name = "root" if method == "buildArch" else "build_tag"
+    tag = params.get(name)
+    if tag is None or session.getTag(tag) is not None:
+        return None
+    return "Invalid parameter %r for %s: no such tag %r" % (name, method, tag)
+
+
 def take_task(session, task_id, methods, host, host_id):
     """Take one task the way kojid's ``takeTask`` does.
 
@@ -225,6 +238,8 @@ def take_task(session, task_id, methods, host, host_id):
                      reason="no handler for method %s" % method)
     if request is None:
         return Claim(Claim.LOST, task_id, method, info=info, reason="task has no request")
+    if param_error is None:
+        param_error = _missing_build_tag(session, method, params)
     if param_error is None:
         problem = _host_arch_check(session, method, params, host)
         if problem:

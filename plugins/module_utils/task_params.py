@@ -11,9 +11,12 @@ names the parameter, instead of failing somewhere inside a build.
 
 from __future__ import annotations
 
+import re
+
 try:
     import koji
     import koji.tasks
+    import koji.util
 except ImportError:  # pragma: no cover - reported by the modules
     koji = None
 
@@ -45,7 +48,17 @@ PARAM_TYPES = {
                         "user_info": _TAG_OR_INFO, "failure_msg": _STR_OR_NONE},
     "buildNotification": {"recipients": _LIST, "build": (dict,), "target": _DICT_OR_NONE,
                           "weburl": _STR},
+    "restart": {"host": (dict,)},
+    "restartVerify": {"task_id": _INT, "host": (dict,)},
+    "restartHosts": {"options": _DICT_OR_NONE},
 }
+
+# methods whose 'arch' parameter names an rpm arch: a word, never a path or shell text
+ARCH_PARAMS = ("buildArch", "createrepo")
+ARCH_RE = re.compile(r"^[A-Za-z0-9_]+$")
+
+# methods whose opts may carry the repo id of their buildroot
+REPO_ID_OPTS = ("buildArch", "rebuildSRPM", "buildSRPMFromSCM", "build")
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a struct",
                type(None): "nil", bool: "a boolean"}
@@ -71,6 +84,9 @@ def parse(method, request):
         # no legacy signature known to koji: pass positional/keyword args through
         args, kwargs = koji.decode_args(*request)
         params = {"args": list(args), "kwargs": kwargs}
+    else:
+        if _is_new_style(request):
+            _check_new_style(method, params)
     for name, types in PARAM_TYPES.get(method, {}).items():
         if name not in params:
             continue
@@ -85,4 +101,33 @@ def parse(method, request):
                 % (name, method, _describe(types), value))
     if method == "sleep" and params.get("n", 0) < 0:
         raise koji.ParameterError("Invalid parameter 'n' for sleep: must not be negative")
+    if method in ARCH_PARAMS and not ARCH_RE.match(params.get("arch") or ""):
+        raise koji.ParameterError("Invalid parameter 'arch' for %s: %r is not an arch name"
+                                  % (method, params.get("arch")))
+    opts = params.get("opts")
+    if method in REPO_ID_OPTS and isinstance(opts, dict):
+        repo_id = opts.get("repo_id")
+        if repo_id is not None and (isinstance(repo_id, bool) or not isinstance(repo_id, int)):
+            raise koji.ParameterError("Invalid parameter 'opts' for %s: repo_id must be an "
+                                      "integer, got %r" % (method, repo_id))
     return params
+
+
+def _is_new_style(request):
+    return len(request) == 1 and isinstance(request[0], dict) and "__method__" in request[0]
+
+
+def _check_new_style(method, params):
+    """A new-style request (one struct) must still fit the method's signature: kojid would
+    call the handler with it as keyword arguments."""
+    signatures = koji.tasks.LEGACY_SIGNATURES.get(method)
+    if not signatures:
+        return
+    error = None
+    for argspec in signatures:
+        try:
+            koji.util.apply_argspec(argspec, (), params)
+            return
+        except koji.ParameterError as exc:
+            error = error or exc.args[0]
+    raise koji.ParameterError("Invalid signature for %s: %s" % (method, error))

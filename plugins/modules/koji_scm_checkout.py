@@ -112,7 +112,8 @@ def main():
             os.makedirs(log_dir)
         sourcedir = scm_lib.checkout(scm, session, params["task_id"], params["dest"],
                                      params["log"])
-        spec = scm_lib.find_spec(sourcedir, config.support_rpm_source_layout)
+        spec = scm_lib.find_spec(sourcedir, config.support_rpm_source_layout,
+                                 root=params["dest"])
         scm_lib.spec_sanity_check(spec)
         source = scm.get_source()
     module.exit_json(changed=True, sourcedir=sourcedir, spec=spec,

@@ -107,7 +107,8 @@ def main():
     try:
         local = rpms.fetch_work_file(config, relpath, params["dest"])
     except rpms.InputError as exc:
-        module.fail_json(msg="SRPM file missing: %s" % exc if params["kind"] == "srpm" else str(exc),
+        missing = params["kind"] == "srpm" and not isinstance(exc, rpms.UnsafePathError)
+        module.fail_json(msg="SRPM file missing: %s" % exc if missing else str(exc),
                          koji_fault="BuildError")
     result = dict(changed=True, file=local)
     if params["kind"] == "srpm":

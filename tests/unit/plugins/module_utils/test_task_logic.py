@@ -2,6 +2,7 @@ import koji
 import pytest
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import rpms
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_params
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 
@@ -64,3 +65,20 @@ def test_noarch_buildroot_arch_choice():
     assert buildroot.buildroot_arch("i686", [], []) == "i386"
     with pytest.raises(koji.BuildError):
         buildroot.buildroot_arch("noarch", ["ppc64le"], ["x86_64"])
+
+
+def test_outputs_that_are_symbolic_links_are_refused(tmp_path):
+    """A build can leave links in its output dirs; on the host they would name host files."""
+    build = tmp_path / "build"
+    (build / "RPMS").mkdir(parents=True)
+    (build / "RPMS" / "x-1-1.x86_64.rpm").symlink_to("/etc/passwd")
+    with pytest.raises(koji.BuildError, match="x-1-1.x86_64.rpm is a symbolic link"):
+        rpms.collect_outputs(str(build / "RPMS"), str(build / "SRPMS"), False)
+    (build / "RPMS" / "x-1-1.x86_64.rpm").unlink()
+    (build / "RPMS").rmdir()
+    (build / "RPMS").symlink_to("/etc")
+    with pytest.raises(koji.BuildError, match="RPMS is a symbolic link"):
+        rpms.collect_outputs(str(build / "RPMS"), str(build / "SRPMS"), False)
+    (build / "SRPMS").symlink_to("/usr")
+    with pytest.raises(koji.BuildError, match="SRPMS is a symbolic link"):
+        rpms.collect_srpm(str(build / "SRPMS"))
