@@ -332,8 +332,8 @@ class Worker(object):
     def get_next_task(self):
         """kojid's getNextTask: readiness, check-in, take at most one task."""
         self.host = self.session.host.getHost()
-        self.ready, self.status = task_claim.readiness(self.config, self.host, self.task_load,
-                                                  len(self.runs), self.restart_pending)
+        self.ready, self.status = task_claim.readiness(
+            self.config, self.host, self.task_load, len(self.runs), self.restart_pending)
         ready = self.ready
         task_claim.check_in(self.session, self.config, self.task_load, ready, self.methods)
         if not ready:
@@ -466,7 +466,8 @@ class Worker(object):
             self.finished_runs.popitem(last=False)
 
     def expire_buildroots(self, task_id):
-        """Expire buildroots a stopped or crashed playbook left active (kojid's updateBuildroots)."""
+        """Expire the buildroots a stopped or crashed playbook left active (as kojid's
+        updateBuildroots does)."""
         active = [koji.BR_STATES[s] for s in ("INIT", "WAITING", "BUILDING")]
         try:
             for broot in self.session.listBuildroots(taskID=task_id, state=active):
@@ -502,10 +503,11 @@ class Worker(object):
         # a stopped playbook's task workers (each in a session of its own, which
         # ansible-runner's cancel does not kill) could still start a module
         kill_orphan_playbooks(run.private_dir, "task %s's stopped playbook" % run.task_id)
-        try:
-            containers.remove_container(run.container)
-        except containers.ContainerError as exc:
-            LOG.warning("task %s: %s", run.task_id, exc)
+        if run.runner is not None:  # (a task failed for its parameters started nothing)
+            try:
+                containers.remove_container(run.container)
+            except containers.ContainerError as exc:
+                LOG.warning("task %s: %s", run.task_id, exc)
         shutil.rmtree(run.private_dir, ignore_errors=True)
         if not keep_task_dir:
             shutil.rmtree(run.task_dir, ignore_errors=True)

@@ -239,14 +239,46 @@ def exec_step(name, command, log_path, user=None, workdir=None, env=None, timeou
     return proc.returncode, timed_out, time.time() - start
 
 
+NO_SPACE_TEXT = "No space left on device"
+
+
+def no_space_reason(path, log_path=None, min_free=1024 * 1024):
+    """Why a failed step probably failed for lack of space, or None: the filesystem of ``path``
+    has less than ``min_free`` bytes left, or the end of the step's log says so."""
+    try:
+        stat = os.statvfs(path)
+        free = stat.f_bavail * stat.f_frsize
+    except OSError:
+        free = None
+    tail = ""
+    if log_path and os.path.exists(log_path):
+        try:
+            with open(log_path, "rb") as handle:
+                handle.seek(max(0, os.path.getsize(log_path) - 16384))
+                tail = handle.read().decode("utf-8", "replace")
+        except OSError:
+            pass
+    if (free is not None and free < min_free) or NO_SPACE_TEXT in tail:
+        return "no space left on device in %s (%s KB free)" % (
+            path, "?" if free is None else free // 1024)
+    return None
+
+
 def step_failure_message(template, rc, step, log_name, timeout=None, timed_out=False,
-                         oom_killed=False, memory_limit=None):
+                         oom_killed=False, memory_limit=None, container_gone=None,
+                         no_space=None):
     """The message of a failed step: the template (``{rc}``, ``{step}``, ``{log}``), and why
-    the step was stopped when the worker knows (its timeout, the container's memory limit)."""
+    the step was stopped when the worker knows (its timeout, the container's memory limit, the
+    container removed from outside, a full disk)."""
     message = template.format(rc=rc, step=step, log=log_name)
     if timed_out:
         message = "%s (killed after the %s s timeout)" % (message, timeout)
     if oom_killed:
         message = "%s (out of memory: a process was killed at the container's memory limit%s)" % (
             message, " of %s" % memory_limit if memory_limit else "")
+    if container_gone:
+        message = ("the task container %s went away during the %s step (removed or killed from "
+                   "outside the worker): %s" % (container_gone, step, message))
+    if no_space:
+        message = "%s (%s)" % (message, no_space)
     return message

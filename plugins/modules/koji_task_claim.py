@@ -49,8 +49,11 @@ options:
   force_lock:
     description:
       - When logging in, take the exclusive session over from another session of this host.
-      - Default is the C(force_lock) setting of the C([adjutant]) section.
+      - Only when set here - the C(force_lock) setting of the C([adjutant]) section is the
+        daemon's. A playbook whose session file has gone (its task was stopped by the daemon)
+        must never take a running daemon's session over.
     type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -113,7 +116,7 @@ except ImportError:
 def _login(module, config):
     """Stand-alone mode: exclusive host session, check-in, session file."""
     try:
-        session = hub_session.open_host_session(config, force=module.params["force_lock"])
+        session = hub_session.open_host_session(config, force=bool(module.params["force_lock"]))
     except hub_session.HubLoginError as exc:
         module.fail_json(msg=str(exc), koji_fault="AuthError")
     hub_session.write_session_file(module.params["hub_session_file"], session.sinfo,
@@ -129,7 +132,7 @@ def main():
     argument_spec.update(
         task_id=dict(type="int"),
         methods=dict(type="list", elements="str"),
-        force_lock=dict(type="bool"),
+        force_lock=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     config = module_common.load_module_config(module)

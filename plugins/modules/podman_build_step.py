@@ -374,10 +374,14 @@ def run_step(module, config, name, result):
     result.update(changed=True, rc=rc, seconds=round(seconds, 3), timed_out=timed_out,
                   log=log_path, resources=record)
     if rc != 0 or timed_out:
+        # (a timeout kills the container itself; otherwise a stopped container was removed
+        # or killed from outside)
+        gone = None if timed_out or containers.container_state(name) == "running" else name
         message = containers.step_failure_message(
             params["failure_message"], rc, params["name"], params["log_name"],
             timeout=params["timeout"], timed_out=timed_out, oom_killed=usage["oom_killed"],
-            memory_limit=config.container_memory)
+            memory_limit=config.container_memory, container_gone=gone,
+            no_space=containers.no_space_reason(params["log_dir"], log_path))
         module.fail_json(msg=message, koji_fault=params["fault_class"], **result)
     module.exit_json(**result)
 
