@@ -82,7 +82,7 @@ def fetch_work_file(config, relpath, dest_dir):
         real_work = os.path.realpath(work)
         if not os.path.realpath(local).startswith(real_work + os.sep):
             raise UnsafePathError("invalid input path %r: it is a link to a file outside work/"
-                             % relpath)
+                                  % relpath)
         shutil.copyfile(local, dest)
         return dest
     errors = []

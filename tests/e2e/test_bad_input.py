@@ -88,12 +88,26 @@ def build_args(c):
     return [c.srpm, None, {"repo_id": c.repo_id, "scratch": True}]
 
 
+def _first_params(base, count):
+    """A parameter builder giving the first ``count`` parameters of ``base``."""
+    def build(context):
+        return base(context)[:count]
+    return build
+
+
+def _file_of(key):
+    """A parameter builder giving the path of the generated file ``key``."""
+    def build(context):
+        return context.files[key]
+    return build
+
+
 def _count_and_type_cases(method, base, names, bad_types, arch="noarch", extra=()):
     """Too few / too many parameters, and each named parameter with wrong-typed values."""
     cases = []
     for n in range(len(names)):
         cases.append(case("%s-only-%d-params" % (method, n), method,
-                          (lambda n: lambda c: base(c)[:n])(n),
+                          _first_params(base, n),
                           _sig(method) + r"missing required argument '%s'" % names[n], PE, arch))
     cases.append(case("%s-too-many-params" % method, method,
                       lambda c: base(c) + [1] * (8 - len(names) + 1) + ["x"],
@@ -151,12 +165,16 @@ def param_cases():
     cases += [case("sleep-n-%s" % _slug(v), "sleep", [v],
                    _param("n", "sleep") + ".*got %s" % re.escape(repr(v)), PE)
               for v in ["x", "1", None, [1], {}, True]]
-    tag_note = lambda c: [["a@example.com"], True, c.tag_id, None, c.build_id, 1, None]  # noqa
+    def tag_note(c):
+        return [["a@example.com"], True, c.tag_id, None, c.build_id, 1, None]
+
     cases += _count_and_type_cases(
         "tagNotification", tag_note, ["recipients", "is_successful", "tag_info", "from_info",
                                       "build_info", "user_info"],
         [(0, "recipients", ["a@example.com"]), (1, "is_successful", ["yes"])])
-    build_note = lambda c: [["a@example.com"], {"id": c.build_id}, None, "http://web"]  # noqa
+    def build_note(c):
+        return [["a@example.com"], {"id": c.build_id}, None, "http://web"]
+
     cases += _count_and_type_cases(
         "buildNotification", build_note, ["recipients", "build", "target", "weburl"],
         [(0, "recipients", ["a@example.com"]), (1, "build", [None, 3]), (3, "weburl", [1])])
@@ -225,7 +243,7 @@ INPUT_TASKS = {"a": ("buildArch-pkg", "buildArch", ba_args, "x86_64"),
 def input_cases():
     cases = []
     table = list(ESCAPING_PATHS + MISSING_PATHS)
-    table += [(cid, kinds, (lambda key: lambda c: c.files[key])(key), pattern)
+    table += [(cid, kinds, _file_of(key), pattern)
               for cid, kinds, key, pattern in BROKEN_RPMS]
     for cid, kinds, path, pattern in table:
         for kind in kinds:
@@ -351,7 +369,7 @@ def _broken_rpms(directory, srpm, binary):
     rand = random.Random(RUN_ID)
     files = {
         "zero": b"",
-        "random": bytes(rand.getrandbits(8) for _ in range(8192)),
+        "random": bytes(rand.getrandbits(8) for dummy in range(8192)),
         "lead": data[:96],          # the rpm lead only
         "header": data[:300],       # lead and a part of the signature header
         "binary": open(binary, "rb").read(),
