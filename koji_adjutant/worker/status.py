@@ -199,8 +199,9 @@ class StatusHandler(http.server.BaseHTTPRequestHandler):
     def _task(self, worker, task_id, logs, log_name):
         report = worker.task_report(task_id)
         if report is None:
-            return self._json(404, {"error": ("task %d is not running on this worker and did not "
-                                               "finish here recently" % task_id)})
+            message = ("task %d is not running on this worker and did not finish here recently"
+                       % task_id)
+            return self._json(404, {"error": message})
         if not logs:
             return self._json(200, report)
         log_dir = report.get("log_dir")

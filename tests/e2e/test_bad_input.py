@@ -165,6 +165,7 @@ def param_cases():
     cases += [case("sleep-n-%s" % _slug(v), "sleep", [v],
                    _param("n", "sleep") + ".*got %s" % re.escape(repr(v)), PE)
               for v in ["x", "1", None, [1], {}, True]]
+
     def tag_note(c):
         return [["a@example.com"], True, c.tag_id, None, c.build_id, 1, None]
 
@@ -172,6 +173,7 @@ def param_cases():
         "tagNotification", tag_note, ["recipients", "is_successful", "tag_info", "from_info",
                                       "build_info", "user_info"],
         [(0, "recipients", ["a@example.com"]), (1, "is_successful", ["yes"])])
+
     def build_note(c):
         return [["a@example.com"], {"id": c.build_id}, None, "http://web"]
 
