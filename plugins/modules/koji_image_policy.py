@@ -54,8 +54,8 @@ EXAMPLES = r"""
 - name: Choose the image of a createrepo task
   koji_adjutant.builder.koji_image_policy:
     hub_session_file: "{{ koji_session_file }}"
-    repo_id: "{{ claim.task.params[0] }}"
-    arch: "{{ claim.task.params[1] }}"
+    repo_id: "{{ claim.task.params.repo_id }}"
+    arch: "{{ claim.task.params.arch }}"
     task_type: createrepo
     log_file: "{{ koji_task_dir }}/logs/createrepo.log"
   register: task_image
