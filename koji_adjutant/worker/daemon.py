@@ -242,6 +242,8 @@ class Worker(object):
     def _on_sigusr1(self, signum, frame):
         LOG.info("graceful restart requested: taking no new tasks")
         self.restart_pending = True
+        # not ready from now on, not only from the next pass (status and metrics show it)
+        self.ready, self.status = False, task_claim.RESTART_PENDING_STATUS
         self._wake.set()
 
     def run_forever(self):
@@ -334,9 +336,8 @@ class Worker(object):
         self.host = self.session.host.getHost()
         self.ready, self.status = task_claim.readiness(
             self.config, self.host, self.task_load, len(self.runs), self.restart_pending)
-        ready = self.ready
-        task_claim.check_in(self.session, self.config, self.task_load, ready, self.methods)
-        if not ready:
+        task_claim.check_in(self.session, self.config, self.task_load, self.ready, self.methods)
+        if not self.ready:
             LOG.debug("not ready: %s (%d running)", self.status, len(self.runs))
             return False
         foreground = [run.task_id for run in self.runs.values()
@@ -513,7 +514,7 @@ class Worker(object):
             shutil.rmtree(run.task_dir, ignore_errors=True)
 
     def capacity(self):
-        return self.config.capacity or self.host.get("capacity") or 0.0
+        return task_claim.effective_capacity(self.config, self.host)
 
     def status_report(self):
         """What /api/v1/status shows (and ``worker --once`` logs)."""

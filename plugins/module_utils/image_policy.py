@@ -30,6 +30,11 @@ import os
 import tempfile
 import time
 
+try:
+    import koji
+except ImportError:  # pragma: no cover - reported by the modules
+    koji = None
+
 POLICY_KEY = "adjutant_image_policy"
 CACHE_FILE = "image-policy-cache.json"
 RULE_TYPES = ("tag_arch", "tag", "task_type", "default")
@@ -187,6 +192,11 @@ class PolicyCache(object):
             raise
 
 
+def hub_errors():
+    """What counts as "the hub cannot be asked": koji's errors and connection errors."""
+    return (koji.GenericError, OSError) if koji is not None else (OSError,)
+
+
 def resolve_image(session, config, tag, arch, task_type, cache=None, errors=None):
     """The image for a task of ``task_type`` on build tag ``tag`` and ``arch``.
 
@@ -194,7 +204,7 @@ def resolve_image(session, config, tag, arch, task_type, cache=None, errors=None
     ``default`` or ``disabled``.  A hub error falls back to a stale cached
     result when there is one (so a short outage does not switch images), else
     to the default; ``reason`` then says so.  ``errors`` lists the exception
-    types that count as hub errors.
+    types that count as hub errors (default :func:`hub_errors`).
     """
     default_image = config.task_image_default
     if not config.policy_enabled:
@@ -213,7 +223,7 @@ def resolve_image(session, config, tag, arch, task_type, cache=None, errors=None
         return hit
     try:
         build_config = session.getBuildConfig(tag)
-    except tuple(errors or (Exception,)) as exc:
+    except tuple(errors or hub_errors()) as exc:
         stale = cache.get(key, allow_stale=True)
         if stale is not None:
             stale.update(cached=True, error=True,

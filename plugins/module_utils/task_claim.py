@@ -44,6 +44,9 @@ DEFAULT_WEIGHT = 1.0
 # Methods whose task must fit the host's arches (kojid's checkHost).
 ARCH_CHECKED_METHODS = ("buildArch", "rebuildSRPM", "buildSRPMFromSCM")
 
+# The status of a worker that takes no new work until it restarts.
+RESTART_PENDING_STATUS = "Pending restart"
+
 
 def available_methods(playbook_root):
     """Methods this worker handles: one playbook ``tasks/<method>.yml`` each."""
@@ -71,16 +74,21 @@ def task_weight(session, method, params):
     return weight
 
 
+def effective_capacity(config, host):
+    """The task load this worker takes: ``[adjutant] capacity``, else the hub's for the host."""
+    return config.capacity or host.get("capacity") or 0.0
+
+
 def readiness(config, host, task_load, running_count, restart_pending=False):
     """Decide whether we can take another task; returns ``(ready, reason)``.
 
     The checks and their order are kojid's ``readyForTask``.
     """
     if restart_pending:
-        return False, "Pending restart"
+        return False, RESTART_PENDING_STATUS
     if not host.get("enabled"):
         return False, "Host is disabled"
-    capacity = config.capacity or host.get("capacity") or 0.0
+    capacity = effective_capacity(config, host)
     if task_load > capacity:
         return False, "Task load (%.2f) exceeds capacity (%.2f)" % (task_load, capacity)
     if running_count >= config.maxjobs:
@@ -155,18 +163,31 @@ class Claim(object):
         }
 
 
-def _host_arch_check(session, method, params, host):
-    """kojid's checkHost: the build tag's arches (inherited ones included, as
-    ``getBuildConfig`` gives them) must meet the host's arches."""
+def build_tag_check(session, method, params, host):
+    """kojid's checkHost, with an unknown tag told apart; returns ``(param_error, refusal)``.
+
+    The build tag's arches (inherited ones included, as ``getBuildConfig`` gives
+    them) must meet the host's arches, else the task is refused.  A build tag that
+    does not exist is the request's fault, not this host's: ``param_error`` says so
+    and the task is failed with ParameterError (kojid's host check would refuse it,
+    and no host would ever take it).
+    """
     if method not in ARCH_CHECKED_METHODS or not isinstance(params, dict):
-        return None
-    tag = params.get("root") if method == "buildArch" else params.get("build_tag")
+        return None, None
+    name = "root" if method == "buildArch" else "build_tag"
+    tag = params.get(name)
     if tag is None:
-        return None
+        return None, None
     try:
         tag_info = session.getBuildConfig(tag)
     except koji.GenericError as exc:
-        return "cannot look up build tag %r: %s" % (tag, exc)
+        if session.getTag(tag) is None:
+            return "Invalid parameter %r for %s: no such tag %r" % (name, method, tag), None
+        return None, "cannot look up build tag %r: %s" % (tag, exc)
+    return None, _arch_refusal(method, params, tag_info, host)
+
+
+def _arch_refusal(method, params, tag_info, host):
     tag_arches = set(koji.canonArch(a) for a in (tag_info.get("arches") or "").split())
     host_arches = set((host.get("arches") or "").split())
     if method == "buildArch":
@@ -183,19 +204,6 @@ def _host_arch_check(session, method, params, host):
         return "tag %s arches (%s) do not meet host arches (%s)" % (
             tag_info["name"], " ".join(sorted(tag_arches)), " ".join(sorted(host_arches)))
     return None
-
-
-def _missing_build_tag(session, method, params):
-    """A build tag that does not exist is the request's fault, not this host's: the task is
-    failed with ParameterError (kojid's host check would refuse it, and no host would ever
-    take it)."""
-    if method not in ARCH_CHECKED_METHODS or not isinstance(params, dict):
-        return None
-    name = "root" if method == "buildArch" else "build_tag"
-    tag = params.get(name)
-    if tag is None or session.getTag(tag) is not None:
-        return None
-    return "Invalid parameter %r for %s: no such tag %r" % (name, method, tag)
 
 
 def take_task(session, task_id, methods, host, host_id):
@@ -239,9 +247,7 @@ def take_task(session, task_id, methods, host, host_id):
     if request is None:
         return Claim(Claim.LOST, task_id, method, info=info, reason="task has no request")
     if param_error is None:
-        param_error = _missing_build_tag(session, method, params)
-    if param_error is None:
-        problem = _host_arch_check(session, method, params, host)
+        param_error, problem = build_tag_check(session, method, params, host)
         if problem:
             session.host.refuseTask(task_id, soft=False, msg="failed host check")
             return Claim(Claim.REFUSED, task_id, method, params, info=info,

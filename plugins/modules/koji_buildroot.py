@@ -166,11 +166,6 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-try:
-    import koji
-except ImportError:  # reported by module_common.load_module_config
-    koji = None
-
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot as br
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
@@ -202,8 +197,7 @@ def ensure_present(module, config, session):
                              preferred=task["arch"])
     macros = br.rpm_macros(config, arch, tag)
     baseurl, local_repo = br.repo_location(config, repo, arch)
-    image = image_policy.resolve_image(session, config, repo["tag_name"], arch, task["method"],
-                                       errors=(koji.GenericError, OSError))
+    image = image_policy.resolve_image(session, config, repo["tag_name"], arch, task["method"])
     result = dict(arch=arch, repo=repo, tag_name=repo["tag_name"], macros=macros,
                   env=br.rpm_env(tag), repo_mount=local_repo, repo_url=baseurl,
                   image=image["image"], image_source=image["source"],

@@ -88,11 +88,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import image_policy
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 
-try:
-    import koji
-except ImportError:  # reported by module_common.load_module_config
-    koji = None
-
 
 def main():
     argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
@@ -116,8 +111,7 @@ def main():
             info = session.getTag(int(tag))
             tag = info["name"] if info else tag
         result = image_policy.resolve_image(session, config, tag, params["arch"],
-                                            params["task_type"],
-                                            errors=(koji.GenericError, OSError))
+                                            params["task_type"])
     if result.get("error"):
         module.warn(result["reason"])
     if params["log_file"] and not module.check_mode:

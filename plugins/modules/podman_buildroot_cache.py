@@ -18,7 +18,9 @@ description:
     install group, the arch and the base image's id, so later tasks of the same repo start from
     it and only install their own BuildRequires. Every task still gets a fresh container.
   - C(state=lookup) returns the image a task should start from, and whether it is a cached one.
-    The base image is pulled first when C([adjutant] image_pull_policy) asks for it.
+    The base image is pulled first when C([adjutant] image_pull_policy) asks for it (also with
+    C(buildroot_cache = false)), so the task's container can start from the returned image
+    without another pull.
   - C(state=committed) commits the task's container (after the group install, before anything
     task-specific) as the cache image.
   - C(state=pruned) removes this hub's cache images of repos that are not their tag's current
@@ -163,12 +165,13 @@ def main():
     image = params["image"] or config.task_image_default
     try:
         if params["state"] == "lookup":
+            # the policy's image may not be here yet: pull it per image_pull_policy (once per
+            # task: the container is started from what this returns, without pulling again)
+            containers.ensure_image(image, config.image_pull_policy,
+                                    timeout=config.container_timeouts["pull"] or None)
             if not config.buildroot_cache:
                 module.exit_json(changed=False, image=image, hit=False, cache_key="",
                                  base_image_id="", cache_image="")
-            # the policy's image may not be here yet: pull it per image_pull_policy
-            containers.ensure_image(image, config.image_pull_policy,
-                                    timeout=config.container_timeouts["pull"] or None)
             found = buildroot_cache.lookup(image, params["install_group"], params["arch"],
                                            params["repo_file"], params["macros_file"])
             module.exit_json(changed=False, **found)

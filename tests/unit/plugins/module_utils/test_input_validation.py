@@ -49,11 +49,18 @@ def test_well_formed_requests_pass(method, request_):
 
 
 class _Session(object):
+    """getTag and getBuildConfig of a hub that knows ``tags`` (name -> info)."""
+
     def __init__(self, tags):
         self.tags = tags
 
     def getTag(self, tag):
         return self.tags.get(tag)
+
+    def getBuildConfig(self, tag):
+        if tag not in self.tags:
+            raise koji.GenericError("No such tagInfo: %r" % (tag,))
+        return self.tags[tag]
 
 
 @pytest.mark.parametrize("method, params, text", [
@@ -64,13 +71,17 @@ class _Session(object):
     ("buildSRPMFromSCM", {"build_tag": "gone"}, "'build_tag' for buildSRPMFromSCM"),
 ])
 def test_unknown_build_tag_is_the_requests_fault(method, params, text):
-    assert text in task_claim._missing_build_tag(_Session({}), method, params)
+    param_error, refusal = task_claim.build_tag_check(_Session({}), method, params,
+                                                      {"arches": "x86_64"})
+    assert text in param_error and refusal is None
 
 
 def test_known_build_tag_and_other_methods_pass():
-    session = _Session({"f40-build": {"id": 1}})
-    assert task_claim._missing_build_tag(session, "buildArch", {"root": "f40-build"}) is None
-    assert task_claim._missing_build_tag(session, "sleep", {"n": 1}) is None
+    session = _Session({"f40-build": {"id": 1, "name": "f40-build", "arches": "x86_64"}})
+    host = {"arches": "x86_64"}
+    assert task_claim.build_tag_check(session, "buildArch",
+                                      {"root": "f40-build", "arch": "x86_64"}, host) == (None, None)
+    assert task_claim.build_tag_check(session, "sleep", {"n": 1}, host) == (None, None)
 
 
 # -- paths under work/ -----------------------------------------------------------------------
