@@ -6,7 +6,8 @@
   efficiency = ideal / measured makespan.  Target >= 0.8.
 * daemon RSS (VmRSS of the ``koji-adjutant worker`` process, not of its
   playbooks): idle after start-up, and the peak while the 20 tasks run.
-  Targets <= 80 MB idle, <= 150 MB busy.
+  Targets <= 80 MB idle, <= 150 MB busy.  The peak RSS of a playbook's module
+  server is printed too (one per running playbook).
 
 Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
 
@@ -62,6 +63,40 @@ class RssSampler(threading.Thread):
             self.stopped.wait(self.interval)
 
 
+def module_server_pids(runs_dir):
+    """The module servers of the worker's playbooks (not the processes forked from them)."""
+    marker = os.path.abspath(runs_dir).encode() + b"/"
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                cmdline = handle.read()
+        except OSError:
+            continue
+        if b"module_server.py" in cmdline and marker in cmdline:
+            found[int(pid)] = cmdline
+    servers = []
+    for pid, cmdline in found.items():
+        try:
+            with open("/proc/%d/stat" % pid) as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if found.get(ppid) != cmdline:
+            servers.append(pid)
+    return servers
+
+
+class ModuleServerSampler(RssSampler):
+    """The largest RSS of one playbook's module server (forked modules share its pages)."""
+
+    def run(self):
+        while not self.stopped.is_set():
+            values = [rss_mb(pid) for pid in module_server_pids(self.pid)]
+            self.samples.extend(value for value in values if value is not None)
+            self.stopped.wait(self.interval)
+
+
 def run_task(hub, pkg, repo):
     return hub.make_task("buildArch", [pkg, "bench-build", "noarch", True,
                                        {"repo_id": repo["id"]}], arch="noarch")
@@ -104,13 +139,16 @@ def main():
                 solo.append(info["completion_ts"] - info["start_ts"])
             busy = RssSampler(worker.pid)
             busy.start()
+            servers = ModuleServerSampler(os.path.join(tmp, "w", "state", "runs"))
+            servers.start()
             start = time.time()
             ids = [run_task(hub, pkg, repo) for dummy in range(args.tasks)]
             infos = [hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=3600)
                      for task_id in ids]
             makespan = max(i["completion_ts"] for i in infos) - start
-            busy.stopped.set()
-            busy.join()
+            for sampler in (busy, servers):
+                sampler.stopped.set()
+                sampler.join()
             time.sleep(5)
             after = rss_mb(worker.pid)
         finally:
@@ -128,6 +166,9 @@ def main():
           % (statistics.median(idle.samples), max(idle.samples)))
     print("daemon RSS busy              max %.1f MB; %.1f MB after the run  (target <= 150 MB)"
           % (max(busy.samples), after or 0.0))
+    if servers.samples:
+        print("module server RSS            max %.1f MB per running playbook (a process of "
+              "its own, not the daemon's)" % max(servers.samples))
     print("cpus                         %d (two concurrent tasks share them with their "
           "ansible-playbook processes)" % (os.cpu_count() or 1))
     return 0

@@ -25,6 +25,7 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -35,6 +36,7 @@ import koji
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot_cache
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 
@@ -48,6 +50,9 @@ FOREGROUND_METHODS = ("restart", "restartVerify")
 
 # seconds between removals of cached buildroot images of repos no longer current
 CACHE_PRUNE_INTERVAL = 600
+
+# the module servers of a task playbook (warm_local connection), in its private dir
+MODULE_SERVER_DIR = "module-server"
 
 
 class TaskRun(object):
@@ -67,6 +72,7 @@ class TaskRun(object):
         self.waiting = False
         self.thread = None
         self.runner = None
+        self.module_server = None  # the Popen of its module server, when the daemon started it
         self.cancel_reason = None
         self.step = None
         self.step_started = None
@@ -389,6 +395,8 @@ class Worker(object):
             run.thread = threading.Thread(target=lambda: None)
             run.thread.start()
             return
+        if self.config.module_server:
+            run.module_server = start_module_server(private_dir)
         playbook = os.path.join(self.config.playbook_root, "tasks", "%s.yml" % claim.method)
         extravars = {
             "koji_task_id": task_id,
@@ -402,10 +410,7 @@ class Worker(object):
             "koji_worker_pid": os.getpid(),
             "koji_worker_started": self.metrics.started,
         }
-        inventory = {"all": {"hosts": {"localhost": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": sys.executable,
-        }}}}
+        inventory = {"all": {"hosts": {"localhost": playbook_host_vars(self.config, private_dir)}}}
         envvars = {
             # ansible-playbook of the same installation as this daemon
             "PATH": os.pathsep.join([os.path.dirname(sys.executable),
@@ -501,6 +506,8 @@ class Worker(object):
             return None
 
     def cleanup_run(self, run, keep_task_dir=False):
+        # the playbook's module server is done when the playbook is
+        stop_module_servers(run.private_dir, run.module_server)
         # a stopped playbook's task workers (each in a session of its own, which
         # ansible-runner's cancel does not kill) could still start a module
         kill_orphan_playbooks(run.private_dir, "task %s's stopped playbook" % run.task_id)
@@ -559,6 +566,53 @@ class Worker(object):
              round(time.time() - self.metrics.started, 1)),
         )
         return self.metrics.render(gauges)
+
+
+def playbook_host_vars(config, private_dir):
+    """The inventory of a task playbook: localhost, with the daemon's interpreter and, with
+    ``[adjutant] module_server``, modules run by a module server of the playbook's own."""
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    if config.module_server:
+        host.update(ansible_connection="koji_adjutant.builder.warm_local",
+                    koji_adjutant_module_server_dir=os.path.join(private_dir, MODULE_SERVER_DIR))
+    return host
+
+
+def start_module_server(private_dir):
+    """Start the playbook's module server while ansible-playbook starts (its first module
+    call would start it otherwise); returns its Popen or None."""
+    directory = module_server.server_directory(os.path.join(private_dir, MODULE_SERVER_DIR),
+                                               sys.executable)
+    try:
+        return module_server.start(directory, sys.executable)
+    except (OSError, module_server.ModuleServerError) as exc:
+        LOG.warning("cannot start the module server in %s: %s", directory, exc)
+        return None
+
+
+def stop_module_servers(private_dir, started=None, timeout=5.0):
+    """Stop the module servers of a playbook that has ended (SIGTERM, then wait for them);
+    ``started`` is the Popen of the one the daemon started (reaped here)."""
+    pids = module_server.stop_servers(os.path.join(private_dir, MODULE_SERVER_DIR))
+    deadline = time.time() + timeout
+    while pids and time.time() < deadline:
+        pids = [pid for pid in pids if _process_alive(pid)]
+        if pids:
+            time.sleep(0.05)
+    if started is not None:
+        try:
+            started.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            started.kill()
+            started.wait()
+
+
+def _process_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def kill_orphan_playbooks(runs_dir, left_by="a previous run"):

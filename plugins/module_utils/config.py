@@ -237,6 +237,7 @@ ADJUTANT_OPTIONS = (
     ("waitrepo_poll_interval", _positive(_int), 60),
     ("buildroot_cache", _bool, True),
     ("buildroot_cache_max_images", _positive(_int), 20),
+    ("module_server", _bool, True),
 )
 
 _KNOWN_SECTIONS = ("kojid", "adjutant")

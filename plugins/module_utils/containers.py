@@ -189,9 +189,19 @@ def disconnect_networks(name):
 
 
 def copy_into(name, source, target):
-    """Copy a host file into the container, creating the target's directory."""
-    podman(["exec", "--user", "root", name, "mkdir", "-p", os.path.dirname(target) or "/"])
-    podman(["cp", source, "%s:%s" % (name, target)])
+    """Copy a host file into the container (root-owned, the source's mode), creating the
+    target's directory: one ``podman exec`` with the file on stdin (coreutils only)."""
+    with open(source, "rb") as handle:
+        data = handle.read()
+    mode = "%o" % (os.stat(source).st_mode & 0o7777)
+    script = 'mkdir -p -- "$1" && cat > "$2" && chmod "$3" "$2"'
+    argv = ["podman", "exec", "-i", "--user", "root", name, "/bin/sh", "-c", script, "sh",
+            os.path.dirname(target) or "/", target, mode]
+    proc = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          check=False)
+    if proc.returncode != 0:
+        raise ContainerError("podman exec failed (exit %d): %s"
+                             % (proc.returncode, proc.stderr.decode("utf-8", "replace").strip()))
 
 
 def exec_step(name, command, log_path, user=None, workdir=None, env=None, timeout=None,

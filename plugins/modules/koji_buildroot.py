@@ -173,6 +173,9 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import image
 
 
 BASELINE_FILE = "/var/lib/koji-adjutant/baseline.rpmlist"
+# lines between the two lists of container_packages (no rpm query line looks like them)
+BASELINE_MARK = "--- koji-adjutant baseline ---"
+NO_BASELINE_MARK = "--- koji-adjutant no baseline ---"
 
 
 def _write(path, text):
@@ -217,10 +220,13 @@ def ensure_present(module, config, session):
 
 def container_packages(name):
     """(current, baseline) rpm lists of the task container."""
-    query = containers.podman(["exec", name, "rpm", "-qa", "--qf", br.RPM_QUERY_FORMAT])
-    current = br.parse_rpm_query(query.stdout)
-    base = containers.podman(["exec", name, "cat", BASELINE_FILE], check=False)
-    baseline = br.parse_rpm_query(base.stdout) if base.returncode == 0 else current
+    # one exec: the rpm database now, then the baseline the set-up step wrote
+    script = ('rpm -qa --qf "$1" || exit 1; echo "$2"; cat "$3" 2>/dev/null || echo "$4"')
+    out = containers.podman(["exec", name, "/bin/sh", "-c", script, "sh", br.RPM_QUERY_FORMAT,
+                             BASELINE_MARK, BASELINE_FILE, NO_BASELINE_MARK]).stdout
+    query, dummy, base = out.partition(BASELINE_MARK + "\n")
+    current = br.parse_rpm_query(query)
+    baseline = current if base.strip() == NO_BASELINE_MARK else br.parse_rpm_query(base)
     return current, baseline
 
 

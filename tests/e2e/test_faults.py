@@ -338,25 +338,77 @@ def test_full_workdir_fails_the_build_and_stops_taking_work(tmp_path, hub, build
 
 # -- a canceled task's playbook leaves no process behind -----------------------------------
 
+def module_run_pids(runs_dir):
+    """Modules running in a run's module server: processes of the server's command line in a
+    process group of their own, forked from a handler (itself forked from the server)."""
+    pids = []
+    for pid in playbook_pids(runs_dir):
+        try:
+            with open("/proc/%d/stat" % pid) as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                cmdline = handle.read()
+            with open("/proc/%d/cmdline" % ppid, "rb") as handle:
+                parent_cmdline = handle.read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if (b"module_server.py" in cmdline and parent_cmdline == cmdline
+                and os.getpgid(pid) == pid):
+            pids.append(pid)
+    return pids
+
+
 def test_canceled_task_leaves_no_playbook_process(tmp_path, hub, buildroot_image):
     """ansible-runner's cancel kills ansible-playbook's process group only; its task workers
-    (sessions of their own) would go on running the module, or start the next one with the
-    run's files gone. The worker kills them when it reaps the canceled run."""
+    (sessions of their own) and the module the playbook's module server runs would go on, or
+    start the next one with the run's files gone. The worker kills them when it reaps the
+    canceled run."""
     config = write_worker_config(tmp_path / "kojid.conf", hub, str(tmp_path / "work"))
     runs_dir = str(tmp_path / "work" / "state" / "runs")
     proc = WorkerProcess(config, str(tmp_path / "worker.log")).start()
     try:
         task_id = hub.make_task("sleep", [120])
-        # the sleep step runs in a task worker of its own session
-        wait_for(lambda: len(set(os.getsid(pid) for pid in playbook_pids(runs_dir))) > 1, 120,
-                 what="the sleep step to run")
+        # the sleep step (ansible.builtin.wait_for) runs in the playbook's module server,
+        # right after the task was claimed
+        wait_for(lambda: hub.task_info(task_id)["state"] == koji.TASK_STATES["OPEN"], 120,
+                 what="the task to open")
+        running = []
+
+        def sleep_step_running():
+            # a module still there 1.5 s later (the claim before it is over in a moment)
+            first = set(module_run_pids(runs_dir))
+            time.sleep(1.5)
+            running[:] = sorted(first & set(module_run_pids(runs_dir)))
+            return len(running) == 1
+
+        wait_for(sleep_step_running, 120, what="the sleep step to run")
+        module_pid = running[0]
         hub.admin_session().cancelTask(task_id)
         wait_for(lambda: "task %d (sleep) done in" % task_id in proc.log(), 60,
                  what="the worker to reap the canceled task")
         wait_for(lambda: playbook_pids(runs_dir) == [], 10,
                  what="the canceled playbook's processes to go")
+        assert process_gone(module_pid)
         assert hub.task_info(task_id)["state"] == CANCELED
         assert worker_alive(proc)
+    finally:
+        proc.stop()
+
+
+def test_a_finished_playbook_leaves_no_module_server(tmp_path, hub, buildroot_image):
+    """Modules run in the playbook's module server; the worker stops it (SIGTERM) when the
+    playbook ends, so nothing of the run is left to kill."""
+    config = write_worker_config(tmp_path / "kojid.conf", hub, str(tmp_path / "work"))
+    runs_dir = str(tmp_path / "work" / "state" / "runs")
+    proc = WorkerProcess(config, str(tmp_path / "worker.log")).start()
+    try:
+        task_id = hub.make_task("sleep", [3])
+        wait_for(lambda: len(module_run_pids(runs_dir)) == 1, 120, what="the sleep step to run")
+        assert hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=120)["state"] == CLOSED
+        wait_for(lambda: "task %d (sleep) done in" % task_id in proc.log(), 60,
+                 what="the worker to reap the task")
+        assert playbook_pids(runs_dir) == []
+        assert "killing playbook process group" not in proc.log()
     finally:
         proc.stop()
 

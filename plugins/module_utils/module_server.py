@@ -1,0 +1,412 @@
+# -*- coding: utf-8 -*-
+# Copyright: koji-adjutant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A pre-warmed Python interpreter that runs a task playbook's modules.
+
+Each module call of a plain ``local`` connection starts a new interpreter that
+imports koji, rpm and Ansible's module library before it does any work.  The
+module server is one interpreter per task playbook that has imported those
+libraries once; each module runs in a process forked from it, with the
+module's own AnsiballZ payload, environment and working directory, as the
+interpreter ``local`` would have started.
+
+The ``koji_adjutant.builder.warm_local`` connection plugin is the client: it
+starts the server on the first module call of a playbook (``python
+module_server.py DIR``), hands it each pipelined module payload over the Unix
+socket in ``DIR`` and returns the module's exit status, stdout and stderr.
+
+Process model, so that stopping a task's playbook stops its modules as before:
+
+* the server runs in a session of its own; its command line names ``DIR``
+  (inside the task's private directory, where the worker daemon looks for the
+  processes of a stopped playbook), and every process forked from it has the
+  same command line;
+* each request is served by a forked handler; the module runs in a process
+  forked from the handler, in a process group of its own (with what it
+  starts, such as ``podman exec``);
+* when the client goes away (its playbook was killed) the handler kills the
+  module's process group;
+* SIGTERM, or ``idle_timeout`` seconds without a request, ends the server.
+
+This file is also run as a script (the server), so it imports nothing outside
+the standard library.
+"""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import fcntl
+import hashlib
+import io
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+SOCKET_NAME = "socket"
+LOCK_NAME = "lock"
+LOG_NAME = "server.log"
+PID_NAME = "pid"
+IDLE_TIMEOUT = 300.0
+START_TIMEOUT = 30.0
+# What koji_adjutant modules import; importing it once is the point of the server.
+PRELOAD = (
+    "koji",
+    "koji.tasks",
+    "rpm",
+    "ansible.module_utils.basic",
+    "ansible.module_utils._internal._ansiballz._loader",
+    "base64",
+    "shutil",
+    "tempfile",
+    "zipfile",
+)
+_HEADER = struct.Struct("!I")
+_MAX_HEADER = 64 * 1024 * 1024
+
+
+class ModuleServerError(Exception):
+    """The module server cannot be started or reached; nothing was run."""
+
+
+# -- framing: a length-prefixed JSON header, then the bytes it announces -------
+def _send_message(sock, header, *blobs):
+    data = json.dumps(header).encode("utf-8")
+    sock.sendall(_HEADER.pack(len(data)) + data + b"".join(blobs))
+
+
+def _recv_exactly(sock, size):
+    chunks = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            raise EOFError("the peer closed the connection")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _recv_message(sock):
+    (size,) = _HEADER.unpack(_recv_exactly(sock, _HEADER.size))
+    if size > _MAX_HEADER:
+        raise ValueError("message header of %d bytes" % size)
+    return json.loads(_recv_exactly(sock, size).decode("utf-8"))
+
+
+def _socket_address(directory_fd):
+    """A socket address short enough for any directory (``sun_path`` has 108 bytes)."""
+    return "/proc/self/fd/%d/%s" % (directory_fd, SOCKET_NAME)
+
+
+def _open_dir(directory):
+    return os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+
+
+# -- the client (the warm_local connection plugin, and the daemon's early start) --
+def server_directory(root, interpreter):
+    """The directory of the module server of ``interpreter`` under ``root`` (one each)."""
+    digest = hashlib.sha256(interpreter.encode("utf-8", "surrogateescape")).hexdigest()
+    return os.path.join(root, digest[:12])
+
+
+def _connect(directory):
+    dir_fd = _open_dir(directory)
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(_socket_address(dir_fd))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    finally:
+        os.close(dir_fd)
+
+
+def _lock(directory, timeout):
+    """The directory's lock file descriptor, locked (held by a server until it listens)."""
+    fd = os.open(os.path.join(directory, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.time() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.time() > deadline:
+                os.close(fd)
+                raise ModuleServerError("the module server in %s did not start within %d s"
+                                        % (directory, timeout))
+            time.sleep(0.01)
+
+
+def start(directory, interpreter):
+    """Start the module server of ``directory`` unless one runs or is starting.
+
+    Returns the new server's Popen, or None.  It does not wait for the server:
+    the directory's lock stays held by the server until its socket listens, so
+    :func:`connect` waits for that (connections made during its imports wait
+    in the socket's backlog).
+    """
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd = _lock(directory, START_TIMEOUT)
+    try:
+        try:
+            _connect(directory).close()
+            return None
+        except OSError:
+            pass
+        script = os.path.splitext(os.path.abspath(__file__))[0] + ".py"
+        with open(os.path.join(directory, LOG_NAME), "ab") as log:
+            return subprocess.Popen([interpreter, script, directory, str(fd)], pass_fds=(fd,),
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True, cwd="/")
+    finally:
+        os.close(fd)
+
+
+def connect(directory, interpreter):
+    """A socket to the module server of ``directory``, started when needed.
+
+    Raises :class:`ModuleServerError` when no server can be had; nothing has
+    been run then, so the caller can run the module another way.
+    """
+    try:
+        try:
+            return _connect(directory)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ECONNREFUSED):
+                raise
+        start(directory, interpreter)
+        os.close(_lock(directory, START_TIMEOUT))
+        return _connect(directory)
+    except OSError as exc:
+        raise ModuleServerError("cannot reach the module server in %s: %s (see %s)"
+                                % (directory, exc, os.path.join(directory, LOG_NAME)))
+
+
+def run_module(sock, payload, env, cwd):
+    """Run one pipelined module payload; returns ``(rc, stdout, stderr)``, bytes."""
+    with sock:
+        _send_message(sock, {"env": env, "cwd": cwd, "payload": len(payload)}, payload)
+        reply = _recv_message(sock)
+        stdout = _recv_exactly(sock, reply["stdout"])
+        stderr = _recv_exactly(sock, reply["stderr"])
+    return reply["rc"], stdout, stderr
+
+
+def stop_servers(root):
+    """SIGTERM the module servers under ``root`` (one directory each); returns their pids."""
+    stopped = []
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return stopped
+    for name in names:
+        try:
+            with open(os.path.join(root, name, PID_NAME)) as handle:
+                pid = int(handle.read().strip())
+            os.kill(pid, signal.SIGTERM)
+            stopped.append(pid)
+        except (OSError, ValueError):
+            continue
+    return stopped
+
+
+# -- the server ----------------------------------------------------------------
+def _exit_status(status):
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else 1
+
+
+def _run_payload(payload):
+    """In the module's process: run the AnsiballZ payload as ``python`` runs its stdin."""
+    code = 0
+    try:
+        exec(compile(payload, "<stdin>", "exec"),  # pylint: disable=exec-used
+             {"__name__": "__main__", "__builtins__": builtins})
+    except SystemExit as exc:
+        if exc.code is None:
+            code = 0
+        elif isinstance(exc.code, int):
+            code = exc.code
+        else:
+            sys.stderr.write("%s\n" % (exc.code,))
+            code = 1
+    except BaseException:  # pylint: disable=broad-except
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # pylint: disable=broad-except
+            pass
+    return code
+
+
+def _start_module(request, payload, out_w, err_w, inherited_fds):
+    """Fork the module's process (a process group of its own); returns its pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for fd in inherited_fds:
+            os.close(fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        for fd in (devnull, out_w, err_w):
+            os.close(fd)
+        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"] or "/")
+        # as "python" with the payload on stdin: the wrapper reads one argument as a debug verb
+        sys.argv = [sys.executable]
+        code = _run_payload(payload)
+    finally:
+        os._exit(code & 0xff)  # pylint: disable=protected-access
+
+
+def _serve_request(conn, inherited_fds):
+    """In a handler process: run one module and send back what it did."""
+    try:
+        request = _recv_message(conn)
+    except EOFError:
+        return  # a client that only checked that the server is up
+    payload = _recv_exactly(conn, request["payload"])
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = _start_module(request, payload, out_w, err_w,
+                        list(inherited_fds) + [conn.fileno(), out_r, err_r])
+    os.close(out_w)
+    os.close(err_w)
+    output = {out_r: [], err_r: []}
+    open_fds = [out_r, err_r]
+    while open_fds:
+        readable = select.select(open_fds + [conn.fileno()], [], [])[0]
+        if conn.fileno() in readable and not conn.recv(1, socket.MSG_PEEK):
+            # the playbook went away (stopped or killed): stop its module
+            os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return
+        for fd in readable:
+            if fd in output:
+                data = os.read(fd, 1 << 16)
+                if data:
+                    output[fd].append(data)
+                else:
+                    open_fds.remove(fd)
+    status = os.waitpid(pid, 0)[1]
+    stdout, stderr = b"".join(output[out_r]), b"".join(output[err_r])
+    _send_message(conn, {"rc": _exit_status(status), "stdout": len(stdout),
+                         "stderr": len(stderr)}, stdout, stderr)
+
+
+def _preload():
+    for name in PRELOAD:
+        try:
+            __import__(name)
+        except ImportError as exc:
+            sys.stderr.write("module server: not preloaded: %s: %s\n" % (name, exc))
+
+
+class _Stop(Exception):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Stop()
+
+
+def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
+    """Serve module runs on ``directory``'s socket until SIGTERM or idle.
+
+    ``lock_fd`` (the directory's lock, held by whoever started the server) is
+    closed once the socket listens; the libraries are imported after that.
+    """
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    dir_fd = _open_dir(directory)
+    address = _socket_address(dir_fd)
+    try:
+        os.unlink(address)
+    except OSError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    os.chmod(address, 0o600)
+    listener.listen(16)
+    with open(os.path.join(directory, PID_NAME), "w") as handle:
+        handle.write("%d\n" % os.getpid())
+    if lock_fd is not None:
+        os.close(lock_fd)
+    _preload()
+    handlers = set()
+    idle_since = time.time()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        while True:
+            while handlers:
+                pid = os.waitpid(-1, os.WNOHANG)[0]
+                if not pid:
+                    break
+                handlers.discard(pid)
+            if handlers:
+                idle_since = time.time()
+            elif time.time() - idle_since > idle_timeout:
+                break
+            if not select.select([listener], [], [], 1.0)[0]:
+                continue
+            conn = listener.accept()[0]
+            pid = os.fork()
+            if pid == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                code = 0
+                try:
+                    listener.close()
+                    _serve_request(conn, [dir_fd])
+                except BaseException as exc:  # pylint: disable=broad-except
+                    sys.stderr.write("module server: request failed: %r\n" % (exc,))
+                    code = 1
+                os._exit(code)  # pylint: disable=protected-access
+            conn.close()
+            handlers.add(pid)
+    except _Stop:
+        pass
+    finally:
+        listener.close()
+        for name in (SOCKET_NAME, PID_NAME):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+
+
+def main(argv):
+    if len(argv) not in (2, 3):
+        sys.stderr.write("usage: module_server.py DIR [LOCK_FD]\n")
+        return 2
+    serve(os.path.abspath(argv[1]), lock_fd=int(argv[2]) if len(argv) == 3 else None)
+    return 0
+
+
+if __name__ == "__main__":
+    # run as a script: its own directory (the collection's module_utils) is no import path
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path = [path for path in sys.path if os.path.abspath(path or ".") != _HERE]
+    sys.exit(main(sys.argv))
