@@ -48,10 +48,11 @@ def cache_image_name(key):
     return "%s:%s" % (CACHE_REPOSITORY, key)
 
 
-def lookup(base_image, install_group, arch, repo_file, macros_file):
-    """``{"image", "hit", "key", "base_image_id"}``: the image a task should start from."""
-    base_id = containers.podman(["image", "inspect", "--format", "{{.Id}}",
-                                 base_image]).stdout.strip()
+def lookup(base_image, install_group, arch, repo_file, macros_file, base_image_id=None):
+    """``{"image", "hit", "key", "base_image_id"}``: the image a task should start from
+    (``base_image_id``: the base image's id, when the caller has just inspected it)."""
+    base_id = base_image_id or containers.podman(["image", "inspect", "--format", "{{.Id}}",
+                                                  base_image]).stdout.strip()
     with open(repo_file) as handle:
         repo_text = handle.read()
     with open(macros_file) as handle:

@@ -73,28 +73,47 @@ def image_present(image):
     return podman(["image", "exists", image], check=False).returncode == 0
 
 
-def ensure_image(image, pull_policy="if-not-present", timeout=300):
-    """Make ``image`` available locally per the pull policy; return its digest."""
-    present = image_present(image)
-    if pull_policy == "always" or (pull_policy == "if-not-present" and not present):
-        proc = podman(["pull", "-q", image], check=False, timeout=timeout)
-        if proc.returncode != 0:
-            if present and pull_policy == "always":
-                pass
-            else:
-                raise ContainerError("cannot pull image %s: %s" % (image, proc.stderr.strip()))
-    elif not present:
-        raise ContainerError("image %s is not present and image_pull_policy is 'never'" % image)
-    info = podman(["image", "inspect", "--format", "{{.Id}} {{.Digest}}", image]).stdout.split()
+def _local_image(image):
+    """``{"id", "digest"}`` of a local image, or None when it is not here."""
+    proc = podman(["image", "inspect", "--format", "{{.Id}} {{.Digest}}", image], check=False)
+    info = proc.stdout.split() if proc.returncode == 0 else []
+    if not info:
+        return None
     return {"id": info[0], "digest": info[1] if len(info) > 1 else ""}
+
+
+def ensure_image(image, pull_policy="if-not-present", timeout=300):
+    """Make ``image`` available locally per the pull policy; return ``{"id", "digest"}``."""
+    local = _local_image(image)
+    if pull_policy == "always" or (pull_policy == "if-not-present" and local is None):
+        proc = podman(["pull", "-q", image], check=False, timeout=timeout)
+        if proc.returncode != 0 and not (local is not None and pull_policy == "always"):
+            raise ContainerError("cannot pull image %s: %s" % (image, proc.stderr.strip()))
+        local = _local_image(image)
+    if local is None:
+        if pull_policy == "never":
+            raise ContainerError("image %s is not present and image_pull_policy is 'never'"
+                                 % image)
+        raise ContainerError("image %s is not present after pulling it" % image)
+    return local
+
+
+def container_status(name):
+    """``{"status": "running"|"exited"|…, "pid": int}``, or None when there is no such
+    container (one inspect: what a step needs to know before it runs)."""
+    proc = podman(["container", "inspect", "--format", "{{.State.Status}} {{.State.Pid}}",
+                   name], check=False)
+    words = proc.stdout.split() if proc.returncode == 0 else []
+    if not words:
+        return None
+    pid = words[1] if len(words) > 1 else ""
+    return {"status": words[0], "pid": int(pid) if pid.isdigit() else 0}
 
 
 def container_state(name):
     """``running``, ``exited``, … or None when there is no such container."""
-    proc = podman(["container", "inspect", "--format", "{{.State.Status}}", name], check=False)
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.strip()
+    status = container_status(name)
+    return status and status["status"]
 
 
 def start_task_container(config, task_id, method, image, builddir, network=False,

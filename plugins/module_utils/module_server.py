@@ -325,12 +325,38 @@ def _preload():
             sys.stderr.write("module server: not preloaded: %s: %s\n" % (name, exc))
 
 
-class _Stop(Exception):
-    pass
+class _StopRequest(object):
+    """SIGTERM, noted by the signal handler and acted on by the serving loop.
 
+    The handler only records it (and the wakeup fd wakes ``select``): an
+    exception raised from a handler could land in an at-fork hook of a fork,
+    where Python swallows it.
+    """
 
-def _on_sigterm(signum, frame):
-    raise _Stop()
+    def __init__(self):
+        self.requested = False
+        self.wake_r, self.wake_w = os.pipe()
+        for fd in (self.wake_r, self.wake_w):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum, frame):
+        self.requested = True
+
+    def drain(self):
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except OSError:
+            pass
+
+    def forget(self):
+        """In a forked child: the server's stop handling is not its."""
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        for fd in (self.wake_r, self.wake_w):
+            os.close(fd)
 
 
 def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
@@ -339,7 +365,7 @@ def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
     ``lock_fd`` (the directory's lock, held by whoever started the server) is
     closed once the socket listens; the libraries are imported after that.
     """
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    stop = _StopRequest()
     dir_fd = _open_dir(directory)
     address = _socket_address(dir_fd)
     try:
@@ -360,7 +386,7 @@ def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        while True:
+        while not stop.requested:
             while handlers:
                 pid = os.waitpid(-1, os.WNOHANG)[0]
                 if not pid:
@@ -370,14 +396,17 @@ def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
                 idle_since = time.time()
             elif time.time() - idle_since > idle_timeout:
                 break
-            if not select.select([listener], [], [], 1.0)[0]:
+            readable = select.select([listener, stop.wake_r], [], [], 1.0)[0]
+            if stop.wake_r in readable:
+                stop.drain()
+            if listener not in readable or stop.requested:
                 continue
             conn = listener.accept()[0]
             pid = os.fork()
             if pid == 0:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 code = 0
                 try:
+                    stop.forget()
                     listener.close()
                     _serve_request(conn, [dir_fd])
                 except BaseException as exc:  # pylint: disable=broad-except
@@ -386,8 +415,6 @@ def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
                 os._exit(code)  # pylint: disable=protected-access
             conn.close()
             handlers.add(pid)
-    except _Stop:
-        pass
     finally:
         listener.close()
         for name in (SOCKET_NAME, PID_NAME):

@@ -148,8 +148,9 @@ def host_cgroup_files(proc_cgroup_text, root=CGROUP_ROOT):
 class StepMeter(object):
     """Counts what one step uses in a running container: ``start()``, the step, ``stop()``."""
 
-    def __init__(self, container, cgroup_root=CGROUP_ROOT, proc_root="/proc"):
+    def __init__(self, container, cgroup_root=CGROUP_ROOT, proc_root="/proc", pid=None):
         self.container = container
+        self.pid = pid  # the container's main process, when the caller knows it
         self.cgroup_root = cgroup_root
         self.proc_root = proc_root
         self.version = None
@@ -161,8 +162,8 @@ class StepMeter(object):
         self.started = None
 
     def _host_setup(self):
-        pid = _int(_run(["podman", "container", "inspect", "--format", "{{.State.Pid}}",
-                         self.container]))
+        pid = self.pid or _int(_run(["podman", "container", "inspect", "--format",
+                                     "{{.State.Pid}}", self.container]))
         if not pid:
             return
         try:

@@ -310,9 +310,11 @@ def main():
         module.exit_json(changed=True, container=name, command=command)
 
     result = dict(container=name, changed=False)
-    if containers.container_state(name) != "running":
+    status = containers.container_status(name)
+    if not status or status["status"] != "running":
         name, result["image"] = start_container(module, config)
         result["changed"] = True
+        status = None
     for item in params["copy_in"]:
         try:
             containers.copy_into(name, item["src"], item["dest"])
@@ -323,10 +325,10 @@ def main():
         result["changed"] = True
         module.exit_json(**result)
 
-    run_step(module, config, name, result)
+    run_step(module, config, name, result, container_pid=status and status["pid"])
 
 
-def run_step(module, config, name, result):
+def run_step(module, config, name, result, container_pid=None):
     params = module.params
     if not os.path.isdir(params["log_dir"]):
         os.makedirs(params["log_dir"])
@@ -344,7 +346,7 @@ def run_step(module, config, name, result):
         command_text(params["command"]))
     if result.get("image"):
         header += "image: %(name)s id %(id)s digest %(digest)s\n" % result["image"]
-    meter = resource_stats.StepMeter(name).start()
+    meter = resource_stats.StepMeter(name, pid=container_pid).start()
     try:
         rc, timed_out, seconds = containers.exec_step(
             name, params["command"], log_path, user=params["user"] or config.container_user,

@@ -167,13 +167,14 @@ def main():
         if params["state"] == "lookup":
             # the policy's image may not be here yet: pull it per image_pull_policy (once per
             # task: the container is started from what this returns, without pulling again)
-            containers.ensure_image(image, config.image_pull_policy,
-                                    timeout=config.container_timeouts["pull"] or None)
+            base = containers.ensure_image(image, config.image_pull_policy,
+                                           timeout=config.container_timeouts["pull"] or None)
             if not config.buildroot_cache:
                 module.exit_json(changed=False, image=image, hit=False, cache_key="",
                                  base_image_id="", cache_image="")
             found = buildroot_cache.lookup(image, params["install_group"], params["arch"],
-                                           params["repo_file"], params["macros_file"])
+                                           params["repo_file"], params["macros_file"],
+                                           base_image_id=base["id"])
             module.exit_json(changed=False, **found)
         if params["state"] == "committed":
             if not config.buildroot_cache or module.check_mode:

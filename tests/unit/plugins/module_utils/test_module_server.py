@@ -148,3 +148,22 @@ def test_a_started_server_is_waited_for_not_started_twice(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_sigterm_while_serving_connections_stops_the_server(tmp_path):
+    """SIGTERM that lands while the server forks a handler still stops it (a handler that
+    raised would have its exception swallowed by Python's at-fork hooks)."""
+    for attempt in range(8):
+        directory = str(tmp_path / ("term%d" % attempt))
+        proc = module_server.start(directory, sys.executable)
+        try:
+            module_server.connect(directory, sys.executable).close()  # wait until it serves
+            for dummy in range(5):
+                module_server.connect(directory, sys.executable).close()
+            proc.terminate()
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert not os.path.exists(os.path.join(directory, module_server.SOCKET_NAME))
