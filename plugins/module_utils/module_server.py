@@ -436,4 +436,4 @@ if __name__ == "__main__":
     # run as a script: its own directory (the collection's module_utils) is no import path
     _HERE = os.path.dirname(os.path.abspath(__file__))
     sys.path = [path for path in sys.path if os.path.abspath(path or ".") != _HERE]
-    sys.exit(main(sys.argv))
+    raise SystemExit(main(sys.argv))
