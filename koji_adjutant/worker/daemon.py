@@ -53,6 +53,8 @@ CACHE_PRUNE_INTERVAL = 600
 
 # the module servers of a task playbook (warm_local connection), in its private dir
 MODULE_SERVER_DIR = "module-server"
+# the AnsiballZ payloads of the collection's modules, kept between playbooks (warm_local)
+ANSIBALLZ_CACHE_DIR = "ansiballz-cache"
 
 
 class TaskRun(object):
@@ -179,7 +181,7 @@ class Worker(object):
             self.session.host.setBuildRootState(broot["id"], koji.BR_STATES["EXPIRED"])
         for orphan in containers.task_containers(self.config.worker_name):
             LOG.info("removing orphan container %s (task %s)", orphan["name"], orphan["task_id"])
-            containers.remove_container(orphan["name"])
+            containers.remove_container(orphan["name"], state_dir=self.config.state_dir)
         for name in os.listdir(self.runs_dir()):
             shutil.rmtree(os.path.join(self.runs_dir(), name), ignore_errors=True)
         self.prune_buildroot_cache()
@@ -513,7 +515,7 @@ class Worker(object):
         kill_orphan_playbooks(run.private_dir, "task %s's stopped playbook" % run.task_id)
         if run.runner is not None:  # (a task failed for its parameters started nothing)
             try:
-                containers.remove_container(run.container)
+                containers.remove_container(run.container, state_dir=self.config.state_dir)
             except containers.ContainerError as exc:
                 LOG.warning("task %s: %s", run.task_id, exc)
         shutil.rmtree(run.private_dir, ignore_errors=True)
@@ -570,11 +572,14 @@ class Worker(object):
 
 def playbook_host_vars(config, private_dir):
     """The inventory of a task playbook: localhost, with the daemon's interpreter and, with
-    ``[adjutant] module_server``, modules run by a module server of the playbook's own."""
+    ``[adjutant] module_server``, modules run by a module server of the playbook's own and
+    their AnsiballZ payloads kept between playbooks in the state directory."""
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     if config.module_server:
         host.update(ansible_connection="koji_adjutant.builder.warm_local",
-                    koji_adjutant_module_server_dir=os.path.join(private_dir, MODULE_SERVER_DIR))
+                    koji_adjutant_module_server_dir=os.path.join(private_dir, MODULE_SERVER_DIR),
+                    koji_adjutant_ansiballz_cache_dir=os.path.join(config.state_dir,
+                                                                   ANSIBALLZ_CACHE_DIR))
     return host
 
 

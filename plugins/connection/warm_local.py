@@ -18,6 +18,9 @@ description:
     server's directory inside the task's private directory. The first module call starts the
     server; the daemon stops it when the playbook ends. A playbook that is stopped stops the
     module it was running.
+  - With O(ansiballz_cache_dir), the AnsiballZ payloads of this collection's modules are kept
+    from one playbook run to the next, so that a playbook does not build them again (Ansible
+    keeps them only for the life of one C(ansible-playbook) process).
   - Without O(module_server_dir), with privilege escalation, for anything but a pipelined
     module, or when the server cannot be started (a warning says why), the command runs exactly
     as with C(ansible.builtin.local).
@@ -32,6 +35,16 @@ options:
     type: path
     vars:
       - name: koji_adjutant_module_server_dir
+  ansiballz_cache_dir:
+    description:
+      - Directory (created with mode 0700) that keeps the AnsiballZ payloads of the
+        C(koji_adjutant.builder) modules between playbook runs, in a subdirectory named after
+        a fingerprint of the ansible-core release and the collection's modules and
+        module_utils; subdirectories of other fingerprints are removed.
+      - Unset, each playbook builds the payloads it needs, as Ansible does.
+    type: path
+    vars:
+      - name: koji_adjutant_ansiballz_cache_dir
   become_success_timeout:
     description:
       - Seconds to wait for privilege escalation to succeed (as with C(ansible.builtin.local)).
@@ -58,6 +71,7 @@ from ansible.plugins.connection.local import Connection as LocalConnection
 from ansible.utils.display import Display
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
+from ansible_collections.koji_adjutant.builder.plugins.plugin_utils import ansiballz_cache
 
 display = Display()
 
@@ -84,7 +98,31 @@ class Connection(LocalConnection):
 
     transport = "koji_adjutant.builder.warm_local"
 
+    _payload_cache = None
+
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        # the options are set before the task's module payload is built: seed the
+        # playbook's own payload cache from the persistent one here
+        super(Connection, self).set_options(task_keys=task_keys, var_options=var_options,
+                                            direct=direct)
+        root = self.get_option("ansiballz_cache_dir")
+        self._payload_cache = None
+        if root:
+            try:
+                self._payload_cache = ansiballz_cache.persistent_dir(root)
+            except OSError as exc:
+                display.warning("not using the AnsiballZ cache in %s: %s" % (root, exc))
+
+    def _keep_payloads(self):
+        if self._payload_cache:
+            try:
+                ansiballz_cache.keep_new_payloads(self._payload_cache)
+            except OSError as exc:
+                display.warning("cannot keep AnsiballZ payloads in %s: %s"
+                                % (self._payload_cache, exc))
+
     def exec_command(self, cmd, in_data=None, sudoable=True):
+        self._keep_payloads()
         root = self.get_option("module_server_dir")
         interpreter = pipelined_interpreter(cmd) if in_data else None
         if not root or interpreter is None or self.become:

@@ -99,15 +99,68 @@ def ensure_image(image, pull_policy="if-not-present", timeout=300):
 
 
 def container_status(name):
-    """``{"status": "running"|"exited"|…, "pid": int}``, or None when there is no such
-    container (one inspect: what a step needs to know before it runs)."""
-    proc = podman(["container", "inspect", "--format", "{{.State.Status}} {{.State.Pid}}",
-                   name], check=False)
+    """``{"status": "running"|"exited"|…, "pid": int, "id": str}``, or None when there is
+    no such container (one inspect: what a step needs to know before it runs)."""
+    proc = podman(["container", "inspect", "--format",
+                   "{{.State.Status}} {{.State.Pid}} {{.Id}}", name], check=False)
     words = proc.stdout.split() if proc.returncode == 0 else []
     if not words:
         return None
     pid = words[1] if len(words) > 1 else ""
-    return {"status": words[0], "pid": int(pid) if pid.isdigit() else 0}
+    return {"status": words[0], "pid": int(pid) if pid.isdigit() else 0,
+            "id": words[2] if len(words) > 2 else ""}
+
+
+# -- what the steps of a task know of its running container, without asking podman --------
+# The step that starts the container notes its id and main process; a later step of the task
+# takes the container as running while that process lives in the container's cgroup (whose
+# path names the container id), and asks podman otherwise.
+RUN_STATE_DIR = "containers"
+
+
+def _run_state_path(state_dir, name):
+    return os.path.join(state_dir, RUN_STATE_DIR, name + ".json")
+
+
+def note_running(state_dir, name, status):
+    """Note a running container's ``container_status`` for the task's later steps."""
+    if not state_dir or not status or status["status"] != "running" or not status["id"]:
+        return
+    path = _run_state_path(state_dir, name)
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with open(path + ".tmp", "w") as handle:
+            json.dump({"id": status["id"], "pid": status["pid"]}, handle)
+        os.replace(path + ".tmp", path)
+    except OSError:
+        pass  # (only a shortcut: the next step asks podman)
+
+
+def forget_running(state_dir, name):
+    if state_dir:
+        try:
+            os.unlink(_run_state_path(state_dir, name))
+        except OSError:
+            pass
+
+
+def running_status(state_dir, name, proc_root="/proc"):
+    """``container_status`` of the task container, from the note of the step that started
+    it while its main process is alive in the container's cgroup, else from podman."""
+    try:
+        with open(_run_state_path(state_dir, name)) as handle:
+            noted = json.load(handle)
+        with open(os.path.join(proc_root, str(int(noted["pid"])), "cgroup")) as handle:
+            if noted["id"] and noted["id"] in handle.read():
+                return {"status": "running", "pid": int(noted["pid"]), "id": noted["id"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    status = container_status(name)
+    if status and status["status"] == "running":
+        note_running(state_dir, name, status)
+    else:
+        forget_running(state_dir, name)
+    return status
 
 
 def container_state(name):
@@ -163,8 +216,10 @@ def _rootless():
     return os.geteuid() != 0
 
 
-def remove_container(name, timeout=0):
-    """Remove a container (killing it first); absent containers are fine."""
+def remove_container(name, timeout=0, state_dir=None):
+    """Remove a container (killing it first); absent containers are fine.  With the
+    worker's ``state_dir``, the note of its running state goes too."""
+    forget_running(state_dir, name)
     proc = podman(["rm", "-f", "-t", str(timeout), name], check=False)
     if proc.returncode != 0 and "no such container" not in proc.stderr.lower():
         raise ContainerError("cannot remove container %s: %s" % (name, proc.stderr.strip()))

@@ -25,8 +25,8 @@ description:
   - C(state=building) - reads the packages in the task container, reports those installed from
     the koji repo with C(host.setBuildRootList) and sets the state BUILDING.
   - C(state=expired) - reports the final package list (C(host.updateBuildRootList)) when the
-    buildroot was BUILDING and sets it EXPIRED. Use it in an C(always) section so a failed
-    task's buildroot is expired too.
+    buildroot was BUILDING and O(update_rpmlist) is on, and sets it EXPIRED. Use it in an
+    C(always) section so a failed task's buildroot is expired too.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
   - koji_adjutant.builder.hub
@@ -57,6 +57,16 @@ options:
   brootid:
     description: The buildroot id, for O(state=building) and O(state=expired).
     type: int
+  update_rpmlist:
+    description:
+      - With O(state=expired), read the container's packages again and report them with
+        C(host.updateBuildRootList) before expiring a BUILDING buildroot, as kojid does after
+        a build in which mock may have installed packages.
+      - Turn it off when nothing can have installed packages since O(state=building) (the
+        task playbooks install every BuildRequires before it and build unprivileged and
+        offline): the list is then the one recorded, and a podman exec is saved.
+    type: bool
+    default: true
   container:
     description:
       - Name of the task container to read the installed packages from; default - the task's
@@ -233,9 +243,15 @@ def container_packages(name):
 def package_list(module, config, session):
     name = module.params["container"] or containers.container_name(module.params["task_id"],
                                                                    config.worker_name)
-    if not name or containers.container_state(name) != "running":
+    if not name:
         return None, []
-    current, baseline = container_packages(name)
+    try:
+        current, baseline = container_packages(name)
+    except containers.ContainerError:
+        # (looked at only when the query failed: one podman call less for every buildroot)
+        if containers.container_state(name) != "running":
+            return None, []
+        raise
     known, unknown = br.attach_koji_ids(session, br.installed_from_repo(current, baseline))
     return known, ["%(name)s-%(version)s-%(release)s.%(arch)s" % e for e in unknown]
 
@@ -268,7 +284,7 @@ def ensure_expired(module, config, session):
     if module.check_mode:
         module.exit_json(changed=True, brootid=brootid, rpmlist=[], not_in_koji=[])
     rpmlist, unknown = [], []
-    if state == "BUILDING":
+    if state == "BUILDING" and module.params["update_rpmlist"]:
         rpmlist, unknown = package_list(module, config, session)
         if rpmlist:
             session.host.updateBuildRootList(brootid, rpmlist)
@@ -284,6 +300,7 @@ def main():
         config_dir=dict(type="path"),
         brootid=dict(type="int"),
         container=dict(type="str"),
+        update_rpmlist=dict(type="bool", default=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("state", "building", ("brootid",))])

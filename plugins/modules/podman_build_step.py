@@ -280,13 +280,14 @@ def main():
         if module.check_mode:
             module.exit_json(changed=containers.container_state(name) is not None, container=name)
         try:
-            removed = containers.remove_container(name)
+            removed = containers.remove_container(name, state_dir=config.state_dir)
         except containers.ContainerError as exc:
             module.fail_json(msg=str(exc), container=name)
         module.exit_json(changed=removed, container=name)
 
     if params["state"] == "offline":
-        if containers.container_state(name) != "running":
+        status = containers.running_status(config.state_dir, name)
+        if not status or status["status"] != "running":
             module.fail_json(msg="the task container %s is not running" % name,
                              koji_fault="BuildrootError")
         if module.check_mode:
@@ -310,11 +311,12 @@ def main():
         module.exit_json(changed=True, container=name, command=command)
 
     result = dict(container=name, changed=False)
-    status = containers.container_status(name)
+    status = containers.running_status(config.state_dir, name)
     if not status or status["status"] != "running":
         name, result["image"] = start_container(module, config)
         result["changed"] = True
-        status = None
+        status = containers.container_status(name)
+        containers.note_running(config.state_dir, name, status)
     for item in params["copy_in"]:
         try:
             containers.copy_into(name, item["src"], item["dest"])

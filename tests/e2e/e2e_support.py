@@ -105,6 +105,14 @@ def task_container(task_id):
     return None
 
 
+def wait_container_removed(task_id, timeout=30):
+    """Wait until the task's container is gone: the task playbook removes it once the task
+    has ended on the hub (as kojid removes a buildroot after the task), so shortly after
+    the task is CLOSED or FAILED."""
+    wait_for(lambda: task_container(task_id) is None, timeout, 0.1,
+             what="task %s's container to be removed" % task_id)
+
+
 def koji_cli(hub, config_dir, *args):
     """Run the real ``koji`` CLI (this venv's) as the hub's admin; returns the process
     (stdout and stderr together)."""

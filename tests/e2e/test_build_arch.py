@@ -6,7 +6,8 @@ import urllib.request
 
 import koji
 
-from e2e_support import build_arch_task, task_container, task_fault, wait_for
+from e2e_support import (build_arch_task, task_fault, wait_container_removed,
+                          wait_for)
 
 CLOSED = koji.TASK_STATES["CLOSED"]
 FAILED = koji.TASK_STATES["FAILED"]
@@ -63,7 +64,7 @@ def test_c_package_closes_with_kojid_result(hub, srpms, worker):
     assert ("image: localhost/koji-adjutant-buildroot:bookworm id " in root_log
             or "image: localhost/koji-adjutant-buildroot-cache:" in root_log), root_log
     # the container is gone
-    assert task_container(task_id) is None
+    wait_container_removed(task_id)
 
 
 def test_noarch_package_has_rpmdiff_and_no_srpm_when_not_kept(hub, srpms, worker):

@@ -17,7 +17,7 @@ import koji
 import pytest
 
 from e2e_support import (HOST_NAME, WORKER_ID, WorkerProcess, build_arch_task, task_container,
-                         task_fault, wait_for, write_worker_config)
+                         task_fault, wait_container_removed, wait_for, write_worker_config)
 
 CLOSED = koji.TASK_STATES["CLOSED"]
 FAILED = koji.TASK_STATES["FAILED"]
@@ -192,7 +192,7 @@ def test_hub_outage_of_60s_during_a_build(tmp_path, hub, buildroot_image):
             assert uploaded_bytes(hub_log, full) == os.path.getsize(full), path
         assert "upload path exists: %s" % os.path.dirname(hub_file(hub, task_id, "x")) \
             not in hub_log
-        assert task_container(task_id) is None
+        wait_container_removed(task_id)
 
         # and the worker still takes work
         sleep_id = hub.make_task("sleep", [0])
@@ -280,7 +280,7 @@ def test_container_removed_from_outside_fails_the_task_clearly(tmp_path, hub, bu
         info = hub.wait_task(task_id, ["CLOSED", "FAILED", "CANCELED"], timeout=120)
         assert info["state"] == FAILED
         message = str(task_fault(hub.admin_session(), task_id))
-        assert task_container(task_id) is None
+        wait_container_removed(task_id)
         assert worker_alive(proc)
         sleep_id = hub.make_task("sleep", [0])
         assert hub.wait_task(sleep_id, ["CLOSED", "FAILED"], timeout=120)["state"] == CLOSED
