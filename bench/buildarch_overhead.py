@@ -111,11 +111,11 @@ def main():
     print("pickup latency (1 s poll)  median %.2f s  max %.2f s  (target <= 1 s median)" % (
         statistics.median(pickups), max(pickups)))
     if overhead > 1.5:
-        print("limit: a buildArch playbook makes ~12 module calls and ~25 podman calls before "
-              "closeTask. Each module call still costs ~0.1-0.2 s of Ansible's own work "
-              "(templating, the AnsiballZ payload, the result) on top of what the step does, "
-              "each podman call 0.03-0.3 s, and ansible-playbook starts in ~1 s. Per-step "
-              "timings are in the worker's <log_dir>/tasks/<id>.log (profile_tasks).")
+        print("limit: before closeTask a buildArch playbook starts (~0.4 s), runs ~15 Ansible "
+              "tasks (~0.03-0.05 s of Ansible's own work each, on top of the step), ~11 module "
+              "calls (hub calls, rpm header checks) and ~10 podman calls (an inspect ~0.03 s, "
+              "a run or an exec ~0.15-0.2 s each on this host's runc). Per-step timings are in "
+              "the worker's <log_dir>/tasks/<id>.log (profile_tasks).")
     return 0
 
 

@@ -162,6 +162,14 @@ def main():
     print("%d tasks at capacity 2       makespan %.1f s, ideal %.1f s, efficiency %.2f "
           "(target >= 0.8)%s" % (args.tasks, makespan, ideal, ideal / makespan,
                                  "; FAILED: %s" % failed if failed else ""))
+    # where the makespan goes: each task's own time with another one beside it, and the time
+    # a slot stands empty between two tasks (close, container removal, reap, the hub's next
+    # assignment, the next poll, the take)
+    together = [i["completion_ts"] - i["start_ts"] for i in infos]
+    print("  open→close two at a time   median %.2f s (alone %.2f s: the two share the cpus)"
+          % (statistics.median(together), one))
+    print("  a slot empty between tasks mean %.2f s (2 x makespan - the tasks' time, per task)"
+          % max(0.0, (2 * makespan - sum(together)) / len(together)))
     print("daemon RSS idle              median %.1f MB, max %.1f MB  (target <= 80 MB)"
           % (statistics.median(idle.samples), max(idle.samples)))
     print("daemon RSS busy              max %.1f MB; %.1f MB after the run  (target <= 150 MB)"

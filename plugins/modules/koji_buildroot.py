@@ -64,7 +64,7 @@ options:
         a build in which mock may have installed packages.
       - Turn it off when nothing can have installed packages since O(state=building) (the
         task playbooks install every BuildRequires before it and build unprivileged and
-        offline): the list is then the one recorded, and a podman exec is saved.
+        offline); the list is then the one recorded, and a podman exec is saved.
     type: bool
     default: true
   container:

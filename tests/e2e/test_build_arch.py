@@ -6,8 +6,7 @@ import urllib.request
 
 import koji
 
-from e2e_support import (build_arch_task, task_fault, wait_container_removed,
-                          wait_for)
+from e2e_support import build_arch_task, task_fault, wait_container_removed, wait_for
 
 CLOSED = koji.TASK_STATES["CLOSED"]
 FAILED = koji.TASK_STATES["FAILED"]
