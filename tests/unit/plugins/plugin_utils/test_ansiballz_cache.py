@@ -1,7 +1,6 @@
 """The persistent AnsiballZ cache of the collection's modules (warm_local connection)."""
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -121,4 +120,3 @@ def test_the_next_playbook_uses_the_payload_the_first_one_built(tmp_path):
     assert "ANSIBALLZ: Creating module" not in second
     assert "ANSIBALLZ: using cached module" in second
     assert "missing required arguments: brootid, work_dir" in second  # the module ran
-    shutil.rmtree(str(cache_dir))
