@@ -15,6 +15,7 @@ BUILDING; at the end ``host.updateBuildRootList`` and EXPIRED.
 from __future__ import annotations
 
 import os
+import shlex
 
 try:
     import koji
@@ -27,6 +28,11 @@ MACROS_FILE = "/etc/rpm/macros.koji"
 EXCLUDED_PACKAGES = ("buildsys-build", "gpg-pubkey")
 RPM_QUERY_FORMAT = ("%{NAME}\\t%{VERSION}\\t%{RELEASE}\\t%{EPOCH}\\t%{ARCH}\\t%{SIGMD5}"
                     "\\t%{SIZE}\\t%{BUILDTIME}\\n")
+# the image's own packages, saved by the set-up step before anything is installed from koji
+BASELINE_FILE = "/var/lib/koji-adjutant/baseline.rpmlist"
+# lines between the two lists of a package query (no rpm query line looks like them)
+BASELINE_MARK = "--- koji-adjutant baseline ---"
+NO_BASELINE_MARK = "--- koji-adjutant no baseline ---"
 
 
 def usable_repo(session, repo_id):
@@ -148,6 +154,43 @@ def new_buildroot(session, task_id, repo_id, arch):
     return session.host.newBuildRoot(repo_id, arch, task_id=task_id), True
 
 
+def package_query_script():
+    """Shell text run in the container: its rpm database in koji's rpmlist fields, a mark,
+    then the baseline the set-up step saved (or a mark saying there is none)."""
+    return "rpm -qa --qf %s || exit 1; echo %s; cat %s 2>/dev/null || echo %s" % (
+        shlex.quote(RPM_QUERY_FORMAT), shlex.quote(BASELINE_MARK), shlex.quote(BASELINE_FILE),
+        shlex.quote(NO_BASELINE_MARK))
+
+
+def parse_package_query(text):
+    """(current, baseline) rpm lists from the output of :func:`package_query_script`."""
+    query, dummy, base = text.partition(BASELINE_MARK + "\n")
+    current = parse_rpm_query(query)
+    baseline = current if base.strip() == NO_BASELINE_MARK else parse_rpm_query(base)
+    return current, baseline
+
+
+def with_rpmlist_file(command, path):
+    """``command`` (an argv list or a shell string) followed, when it succeeds, by the package
+    query written to ``path`` in the container (whole or not at all): the step that installs
+    packages records the list itself, so no podman exec of its own reads it."""
+    if isinstance(command, list):
+        command = " ".join(shlex.quote(str(part)) for part in command)
+    partial = shlex.quote(path + ".part")
+    return ("(%s); rc=$?; if [ $rc -eq 0 ]; then ( %s ) > %s && mv -f %s %s || rm -f %s; fi; "
+            "exit $rc" % (command, package_query_script(), partial, partial, shlex.quote(path),
+                          partial))
+
+
+def read_rpmlist_file(path):
+    """(current, baseline) from a file :func:`with_rpmlist_file` wrote; None when absent."""
+    try:
+        with open(path) as handle:
+            return parse_package_query(handle.read())
+    except FileNotFoundError:
+        return None
+
+
 def parse_rpm_query(text):
     """Parse ``rpm -qa --qf RPM_QUERY_FORMAT`` output into koji rpmlist entries."""
     result = []
@@ -181,16 +224,24 @@ def installed_from_repo(current, baseline):
     return [e for e in current if _nevra(e) not in base]
 
 
+# getRPM calls per multicall: a buildroot has a few hundred packages
+RPM_LOOKUP_BATCH = 500
+
+
 def attach_koji_ids(session, entries):
     """Give each entry its koji rpm ``id``; entries unknown to koji are returned apart.
 
-    The hub accepts only rpms built in koji (by id) or from an external repo.
+    The hub accepts only rpms built in koji (by id) or from an external repo.  The look-ups
+    go in multicalls (one round trip per :data:`RPM_LOOKUP_BATCH` packages, not one each).
     """
     known, unknown = [], []
-    for entry in entries:
-        info = session.getRPM({"name": entry["name"], "version": entry["version"],
-                               "release": entry["release"], "epoch": entry["epoch"],
-                               "arch": entry["arch"]})
+    with session.multicall(strict=True, batch=RPM_LOOKUP_BATCH) as multi:
+        lookups = [multi.getRPM({"name": entry["name"], "version": entry["version"],
+                                 "release": entry["release"], "epoch": entry["epoch"],
+                                 "arch": entry["arch"]})
+                   for entry in entries]
+    for entry, lookup in zip(entries, lookups):
+        info = lookup.result
         if info:
             item = dict(entry)
             item["id"] = info["id"]

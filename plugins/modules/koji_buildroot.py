@@ -22,8 +22,9 @@ description:
     policy (C(adjutant_image_policy) in the tag's extra, inherited; rules by tag and arch, tag,
     task type, default; cached for C(policy_cache_ttl) seconds), falling back to the worker's
     C(task_image_default). See the operator guide for the policy format.
-  - C(state=building) - reads the packages in the task container, reports those installed from
-    the koji repo with C(host.setBuildRootList) and sets the state BUILDING.
+  - C(state=building) - reads the packages in the task container (or the list O(rpmlist_file)
+    holds), reports those installed from the koji repo with C(host.setBuildRootList) (their
+    koji ids looked up in multicalls) and sets the state BUILDING.
   - C(state=expired) - reports the final package list (C(host.updateBuildRootList)) when the
     buildroot was BUILDING and O(update_rpmlist) is on, and sets it EXPIRED. Use it in an
     C(always) section so a failed task's buildroot is expired too.
@@ -67,6 +68,15 @@ options:
         offline); the list is then the one recorded, and a podman exec is saved.
     type: bool
     default: true
+  rpmlist_file:
+    description:
+      - With O(state=building), host path of the package list the last step that installed
+        packages wrote (O(koji_adjutant.builder.podman_build_step#module:rpmlist_file), its
+        container path under C(/builddir)); read instead of querying the container, which saves
+        a podman exec. When the file is missing the container is queried.
+      - Every step that installs packages before O(state=building) must write it, or the list
+        would miss what a later step installed.
+    type: path
   container:
     description:
       - Name of the task container to read the installed packages from; default - the task's
@@ -182,12 +192,6 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import conta
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import image_policy
 
 
-BASELINE_FILE = "/var/lib/koji-adjutant/baseline.rpmlist"
-# lines between the two lists of container_packages (no rpm query line looks like them)
-BASELINE_MARK = "--- koji-adjutant baseline ---"
-NO_BASELINE_MARK = "--- koji-adjutant no baseline ---"
-
-
 def _write(path, text):
     with open(path, "w") as handle:
         handle.write(text)
@@ -231,27 +235,26 @@ def ensure_present(module, config, session):
 def container_packages(name):
     """(current, baseline) rpm lists of the task container."""
     # one exec: the rpm database now, then the baseline the set-up step wrote
-    script = ('rpm -qa --qf "$1" || exit 1; echo "$2"; cat "$3" 2>/dev/null || echo "$4"')
-    out = containers.podman(["exec", name, "/bin/sh", "-c", script, "sh", br.RPM_QUERY_FORMAT,
-                             BASELINE_MARK, BASELINE_FILE, NO_BASELINE_MARK]).stdout
-    query, dummy, base = out.partition(BASELINE_MARK + "\n")
-    current = br.parse_rpm_query(query)
-    baseline = current if base.strip() == NO_BASELINE_MARK else br.parse_rpm_query(base)
-    return current, baseline
+    out = containers.podman(["exec", name, "/bin/sh", "-c", br.package_query_script()]).stdout
+    return br.parse_package_query(out)
 
 
-def package_list(module, config, session):
-    name = module.params["container"] or containers.container_name(module.params["task_id"],
-                                                                   config.worker_name)
-    if not name:
-        return None, []
-    try:
-        current, baseline = container_packages(name)
-    except containers.ContainerError:
-        # (looked at only when the query failed: one podman call less for every buildroot)
-        if containers.container_state(name) != "running":
-            return None, []
-        raise
+def package_list(module, config, session, rpmlist_file=None):
+    """(known, unknown): the packages installed from the koji repo, with their koji ids, and
+    those koji does not know; from ``rpmlist_file`` when the last root step wrote it, else
+    from the container."""
+    lists = br.read_rpmlist_file(rpmlist_file) if rpmlist_file else None
+    if lists is None:
+        name = module.params["container"] or containers.container_name(
+            module.params["task_id"], config.worker_name)
+        try:
+            lists = container_packages(name)
+        except containers.ContainerError:
+            # (looked at only when the query failed: one podman call less for every buildroot)
+            if containers.container_state(name) != "running":
+                return None, []
+            raise
+    current, baseline = lists
     known, unknown = br.attach_koji_ids(session, br.installed_from_repo(current, baseline))
     return known, ["%(name)s-%(version)s-%(release)s.%(arch)s" % e for e in unknown]
 
@@ -264,7 +267,7 @@ def ensure_building(module, config, session):
     if state != "INIT":
         module.fail_json(msg="buildroot %s is %s; cannot start building in it" % (brootid, state),
                          koji_fault="BuildrootError")
-    rpmlist, unknown = package_list(module, config, session)
+    rpmlist, unknown = package_list(module, config, session, module.params["rpmlist_file"])
     if module.check_mode:
         module.exit_json(changed=True, brootid=brootid, rpmlist=rpmlist or [],
                          not_in_koji=unknown)
@@ -301,6 +304,7 @@ def main():
         brootid=dict(type="int"),
         container=dict(type="str"),
         update_rpmlist=dict(type="bool", default=True),
+        rpmlist_file=dict(type="path"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("state", "building", ("brootid",))])

@@ -112,6 +112,15 @@ options:
     description: Environment variables for the step.
     type: dict
     default: {}
+  rpmlist_file:
+    description:
+      - Container path (under C(/builddir)) where, when the step succeeded, the container's
+        package list is written in the same podman exec (C(rpm -qa) in koji's rpmlist fields and
+        the image's baseline list), for
+        O(koji_adjutant.builder.koji_buildroot#module:rpmlist_file). Give it to every step that
+        installs packages before the buildroot is recorded.
+      - The file is written whole or not at all; the step's exit code is the command's.
+    type: str
   timeout:
     description: Seconds the step may run; it is killed after that. 0 means no limit.
     type: int
@@ -215,6 +224,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot as br
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import resource_stats
@@ -264,6 +274,7 @@ def main():
         user=dict(type="str"),
         workdir=dict(type="str"),
         env=dict(type="dict", default={}),
+        rpmlist_file=dict(type="str"),
         timeout=dict(type="int", default=0),
         log_dir=dict(type="path"),
         log_name=dict(type="str", default="build.log"),
@@ -348,10 +359,13 @@ def run_step(module, config, name, result, container_pid=None):
         command_text(params["command"]))
     if result.get("image"):
         header += "image: %(name)s id %(id)s digest %(digest)s\n" % result["image"]
+    command = params["command"]
+    if params["rpmlist_file"]:
+        command = br.with_rpmlist_file(command, params["rpmlist_file"])
     meter = resource_stats.StepMeter(name, pid=container_pid).start()
     try:
         rc, timed_out, seconds = containers.exec_step(
-            name, params["command"], log_path, user=params["user"] or config.container_user,
+            name, command, log_path, user=params["user"] or config.container_user,
             workdir=params["workdir"], env=params["env"], timeout=params["timeout"] or None,
             header=header, before_kill=meter.stop)
         usage = meter.stop()

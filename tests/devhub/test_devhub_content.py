@@ -16,6 +16,7 @@ import pytest
 
 from devhub_helpers import build_rpms, response, run_koji, unique
 from koji_adjutant.devhub import seed
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot
 
 RS = koji.REPO_STATES
 
@@ -328,7 +329,12 @@ def test_buildroot_lists_match_known_rpms(devhub, make_builder, rpms):
                                          'payloadhash', 'size', 'buildtime'))
     with pytest.raises(koji.GenericError, match='No such rpm'):
         host.setBuildRootList(br_id, [dict(entry, name='not-in-koji')], task_id)
-    host.setBuildRootList(br_id, [entry], task_id)
+    # what the worker sends: its look-ups (one multicall) keep the hub from refusing the list
+    known_entries, unknown = buildroot.attach_koji_ids(
+        builder.session, [entry, dict(entry, name='not-in-koji')])
+    assert [e['id'] for e in known_entries] == [known['id']]
+    assert [e['name'] for e in unknown] == ['not-in-koji']
+    host.setBuildRootList(br_id, known_entries, task_id)
     listing = session.getBuildrootListing(br_id)
     assert listing[0]['rpm_id'] == known['id'] and listing[0]['build_id'] == known['build_id']
     assert [r['id'] for r in session.listRPMs(componentBuildrootID=br_id)] == [known['id']]
