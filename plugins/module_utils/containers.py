@@ -5,7 +5,9 @@
 
 The container is started once per task (``sleep infinity`` as its command), each
 build step runs in it with ``podman exec`` as its own command, and the container
-is removed when the task ends, whatever happened.  Containers carry labels that
+is removed when the task ends, whatever happened.  The step that starts the
+container may instead run as the start of its main process, before the sleep
+(``start_step_argv``): that saves the step a ``podman exec``.  Containers carry labels that
 name the worker and the task, so orphans are found after a crash.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import time
@@ -170,18 +173,15 @@ def container_state(name):
 
 
 def start_task_container(config, task_id, method, image, builddir, network=False,
-                         mounts=(), extra_args=()):
-    """Start the task's container if it is not running; return its name.
+                         mounts=(), extra_args=(), start_step=None, user=None):
+    """Start the task's container (a stopped one of the task is replaced); return its name.
 
     ``builddir`` (the task's directory on the host) is mounted at /builddir;
     it is the only writable host path.  ``network`` False means ``--network none``.
+    ``start_step`` (from ``start_step_argv``) is the main process's command instead of
+    a bare sleep, run as ``user``.
     """
     name = container_name(task_id, config.worker_name)
-    state = container_state(name)
-    if state == "running":
-        return name
-    if state is not None:
-        remove_container(name)
     args = ["run", "-d", "--name", name, "--hostname", name,
             "--cap-drop=all"]
     for cap in ROOT_STEP_CAPABILITIES:
@@ -206,10 +206,102 @@ def start_task_container(config, task_id, method, image, builddir, network=False
         if mount.get("label"):
             opts += "," + mount["label"]
         args += ["-v", "%s:%s:%s" % (mount["source"], mount["target"], opts)]
+    if user:
+        args += ["--user", user]
     args += list(extra_args)
-    args += [image, "sleep", "infinity"]
-    podman(args, timeout=config.container_timeouts["start"] or None)
+    args += [image] + list(start_step or ["sleep", "infinity"])
+    timeout = config.container_timeouts["start"] or None
+    proc = podman(args, check=False, timeout=timeout)
+    if proc.returncode != 0 and "already in use" in proc.stderr:
+        # a container of an earlier run of this task (the caller saw it is not running)
+        remove_container(name)
+        proc = podman(args, check=False, timeout=timeout)
+    if proc.returncode != 0:
+        raise ContainerError("podman run failed (exit %d): %s"
+                             % (proc.returncode, proc.stderr.strip()))
     return name
+
+
+# -- a step run as the start of the container's main process ---------------------------------
+# Its output and exit code go to files in this directory of the task's builddir (created by
+# the host side, mounted with the builddir): the exit code is written whole, after the output.
+START_STEP_DIR = ".koji-adjutant-start"
+START_STEP_OUTPUT = "output"
+START_STEP_RC = "rc"
+
+_START_STEP_SCRIPT = (
+    'd=%(dir)s; "$@" > "$d/%(output)s" 2>&1 < /dev/null; rc=$?; '
+    'echo "$rc" > "$d/%(rc)s.part" && mv -f "$d/%(rc)s.part" "$d/%(rc)s"; '
+    '[ "$rc" -eq 0 ] || exit "$rc"; exec sleep infinity')
+
+
+def start_step_argv(command, workdir=None, env=None):
+    """The container's main process for a step run at its start: the step (``command``, an
+    argv list or a ``/bin/sh -c`` string, in ``workdir`` with ``env`` added), its exit code
+    noted, then - when it succeeded - the sleep that keeps the container up for the later
+    steps (a failed step stops the container with its exit code)."""
+    step = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+    if env:
+        step = ["env", "--"] + ["%s=%s" % item for item in sorted(env.items())] + step
+    script = _START_STEP_SCRIPT % {"dir": shlex.quote(BUILDDIR + "/" + START_STEP_DIR),
+                                   "output": START_STEP_OUTPUT, "rc": START_STEP_RC}
+    if workdir:
+        script = "cd %s || exit 1; %s" % (shlex.quote(workdir), script)
+    return ["/bin/sh", "-c", script, "koji-start-step"] + step
+
+
+def prepare_start_step(builddir):
+    """Create (empty) the host directory a start step writes its output and exit code to."""
+    path = os.path.join(builddir, START_STEP_DIR)
+    if os.path.isdir(path):
+        for name in os.listdir(path):
+            os.unlink(os.path.join(path, name))
+    else:
+        os.makedirs(path, 0o755)
+    return path
+
+
+def wait_start_step(name, builddir, pid, log_path, timeout=None, header=None,
+                    before_kill=None, started=None, poll=0.005):
+    """Wait for the step a container runs at its start (``start_step_argv``); append its
+    output to ``log_path``.  Returns ``(exit_code, timed_out, seconds)``; the exit code is
+    None when the container ended without one (killed or removed meanwhile).  On timeout
+    the container is killed (``before_kill`` first)."""
+    started = started or time.time()
+    path = os.path.join(builddir, START_STEP_DIR)
+    rc_path = os.path.join(path, START_STEP_RC)
+    rc, timed_out = None, False
+    while True:
+        if os.path.exists(rc_path):
+            with open(rc_path) as handle:
+                text = handle.read().strip()
+            rc = int(text) if text.lstrip("-").isdigit() else 1
+            break
+        if not pid or not os.path.exists("/proc/%d" % pid):
+            if not os.path.exists(rc_path):  # (it may have come just before the exit)
+                break
+            continue
+        if timeout and time.time() - started > timeout:
+            timed_out = True
+            if before_kill is not None:
+                before_kill()
+            podman(["kill", "--signal", "KILL", name], check=False)
+            break
+        time.sleep(poll)
+    seconds = time.time() - started
+    with open(log_path, "ab") as log:
+        if header:
+            log.write(header.encode("utf-8", "replace"))
+        try:
+            with open(os.path.join(path, START_STEP_OUTPUT), "rb") as output:
+                log.write(output.read())
+        except OSError:
+            pass
+        if timed_out:
+            log.write(("\n*** step killed after %s seconds (timeout)\n" % timeout).encode())
+        elif rc is None:
+            log.write(b"\n*** the container ended before the step did\n")
+    return rc, timed_out, seconds
 
 
 def _rootless():

@@ -207,14 +207,20 @@ class StepMeter(object):
             return False
         return True
 
-    def start(self):
+    def start(self, since_creation=False):
+        """Read the counters before the step; ``since_creation``: the step is the start of
+        the container (its counters begin at zero, its peak is the step's)."""
         self.started = time.time()
         try:
             self._host_setup()
             if self.host_paths:
                 self.source = "host"
-            step_peak = self._reset_peak()
-            self.before = self._read()
+            if since_creation:
+                step_peak = True
+                self.before = {"cpu_ns": 0, "memory_peak": None, "oom_kills": 0}
+            else:
+                step_peak = self._reset_peak()
+                self.before = self._read()
         except Exception:  # pylint: disable=broad-except
             # the counters are informational: never let them break a step
             self.before = counters(None, {})

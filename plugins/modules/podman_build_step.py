@@ -33,6 +33,9 @@ description:
     O(log_dir)/C(resource_stats.json), to be uploaded with the task's logs.
   - When this call starts the container, the first line of the step's log names the image,
     its image id and its digest.
+  - With O(run_at_start), a call that starts the container runs the step as the start of the
+    container's main process instead of with C(podman exec) (one podman call less); a step that
+    fails there stops the container.
   - C(state=offline) disconnects the running container from every network, so that the next
     steps run with loopback only (for example after dependencies were installed from a remote
     repo, before rpmbuild).
@@ -112,6 +115,16 @@ options:
     description: Environment variables for the step.
     type: dict
     default: {}
+  run_at_start:
+    description:
+      - When this call starts the container, run the step as the start of the container's main
+        process (as O(user), in O(workdir), with O(env)), before the sleep that keeps the
+        container up for the later steps; its output and exit code pass through
+        C(/builddir/.koji-adjutant-start). A step that fails there stops the container.
+      - When the container is running already, or with O(copy_in), the step runs with
+        C(podman exec) as usual.
+    type: bool
+    default: false
   rpmlist_file:
     description:
       - Container path (under C(/builddir)) where, when the step succeeded, the container's
@@ -231,7 +244,7 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import resou
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploads
 
 
-def start_container(module, config):
+def start_container(module, config, start_step=None):
     params = module.params
     if not params["builddir"]:
         module.fail_json(msg="the task container is not running and builddir is not given",
@@ -243,7 +256,8 @@ def start_container(module, config):
         mounts = [dict(m, label="") for m in params["mounts"]]
         name = containers.start_task_container(
             config, params["task_id"], params["method"], image, params["builddir"],
-            network=params["network"], mounts=mounts)
+            network=params["network"], mounts=mounts, start_step=start_step,
+            user=params["user"] or config.container_user if start_step else None)
     except containers.ContainerError as exc:
         module.fail_json(msg="cannot start the task container: %s" % exc,
                          koji_fault="BuildrootError")
@@ -274,6 +288,7 @@ def main():
         user=dict(type="str"),
         workdir=dict(type="str"),
         env=dict(type="dict", default={}),
+        run_at_start=dict(type="bool", default=False),
         rpmlist_file=dict(type="str"),
         timeout=dict(type="int", default=0),
         log_dir=dict(type="path"),
@@ -322,12 +337,23 @@ def main():
         module.exit_json(changed=True, container=name, command=command)
 
     result = dict(container=name, changed=False)
+    command = params["command"]
+    if params["state"] == "present" and params["rpmlist_file"]:
+        command = br.with_rpmlist_file(command, params["rpmlist_file"])
     status = containers.running_status(config.state_dir, name)
+    start_step = None
     if not status or status["status"] != "running":
-        name, result["image"] = start_container(module, config)
+        if params["run_at_start"] and params["state"] == "present" and not params["copy_in"]:
+            start_step = containers.start_step_argv(command, params["workdir"], params["env"])
+            if params["builddir"]:
+                containers.prepare_start_step(params["builddir"])
+        started = time.time()
+        name, result["image"] = start_container(module, config, start_step)
         result["changed"] = True
         status = containers.container_status(name)
         containers.note_running(config.state_dir, name, status)
+        if start_step:
+            start_step = started
     for item in params["copy_in"]:
         try:
             containers.copy_into(name, item["src"], item["dest"])
@@ -338,10 +364,13 @@ def main():
         result["changed"] = True
         module.exit_json(**result)
 
-    run_step(module, config, name, result, container_pid=status and status["pid"])
+    run_step(module, config, name, result, command, container_pid=status and status["pid"],
+             started_at=start_step)
 
 
-def run_step(module, config, name, result, container_pid=None):
+def run_step(module, config, name, result, command, container_pid=None, started_at=None):
+    """Run the step (``command``) with podman exec, or - ``started_at``, when the container
+    was started then with the step as its main process - wait for it."""
     params = module.params
     if not os.path.isdir(params["log_dir"]):
         os.makedirs(params["log_dir"])
@@ -359,15 +388,24 @@ def run_step(module, config, name, result, container_pid=None):
         command_text(params["command"]))
     if result.get("image"):
         header += "image: %(name)s id %(id)s digest %(digest)s\n" % result["image"]
-    command = params["command"]
-    if params["rpmlist_file"]:
-        command = br.with_rpmlist_file(command, params["rpmlist_file"])
-    meter = resource_stats.StepMeter(name, pid=container_pid).start()
+    ended_early = False
+    meter = resource_stats.StepMeter(name, pid=container_pid).start(
+        since_creation=started_at is not None)
     try:
-        rc, timed_out, seconds = containers.exec_step(
-            name, command, log_path, user=params["user"] or config.container_user,
-            workdir=params["workdir"], env=params["env"], timeout=params["timeout"] or None,
-            header=header, before_kill=meter.stop)
+        if started_at is not None:
+            meter.started = started_at
+            rc, timed_out, seconds = containers.wait_start_step(
+                name, params["builddir"], container_pid, log_path,
+                timeout=params["timeout"] or config.container_timeouts["start"] or None,
+                header=header, before_kill=meter.stop, started=started_at)
+            ended_early = rc is None  # (the container ended without the step's exit code)
+            if ended_early:
+                rc = -1
+        else:
+            rc, timed_out, seconds = containers.exec_step(
+                name, command, log_path, user=params["user"] or config.container_user,
+                workdir=params["workdir"], env=params["env"],
+                timeout=params["timeout"] or None, header=header, before_kill=meter.stop)
         usage = meter.stop()
         if usage["oom_killed"] is None and rc != 0:
             usage["oom_killed"] = resource_stats.container_oom_killed(name)
@@ -392,9 +430,11 @@ def run_step(module, config, name, result, container_pid=None):
     result.update(changed=True, rc=rc, seconds=round(seconds, 3), timed_out=timed_out,
                   log=log_path, resources=record)
     if rc != 0 or timed_out:
-        # (a timeout kills the container itself; otherwise a stopped container was removed
-        # or killed from outside)
-        gone = None if timed_out or containers.container_state(name) == "running" else name
+        # (a timeout kills the container itself, a failed start step stops it; otherwise a
+        # stopped container was removed or killed from outside)
+        gone = None
+        if not timed_out and (started_at is None or ended_early):
+            gone = None if containers.container_state(name) == "running" else name
         message = containers.step_failure_message(
             params["failure_message"], rc, params["name"], params["log_name"],
             timeout=params["timeout"], timed_out=timed_out, oom_killed=usage["oom_killed"],
