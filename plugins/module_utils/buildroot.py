@@ -258,3 +258,12 @@ def set_state(session, brootid, state):
 def buildroot_state(session, brootid):
     info = session.getBuildroot(brootid, strict=True)
     return koji.BR_STATES[info["state"]]
+
+
+def expire_buildroot(session, brootid):
+    """Set a buildroot EXPIRED unless it is already (the hub refuses to change an expired
+    one); True when it changed."""
+    if buildroot_state(session, brootid) == "EXPIRED":
+        return False
+    set_state(session, brootid, "EXPIRED")
+    return True

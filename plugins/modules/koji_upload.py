@@ -24,6 +24,9 @@ description:
     does when a handler finds it cannot run the task on this host; O(fault_message) says why.
   - A task that is no longer OPEN on this host (canceled, reassigned) is not changed;
     C(state=failed) then reports it and succeeds, C(state=closed) fails.
+  - O(expire_buildroots) are set EXPIRED first, as kojid expires a task's buildroots before it
+    closes or fails the task (and expires those of a task that was canceled), which saves the
+    task a module call of its own for it.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
   - koji_adjutant.builder.hub
@@ -56,6 +59,19 @@ options:
   fault_message:
     description: The failure message for O(state=failed); say what went wrong.
     type: str
+  expire_buildroots:
+    description:
+      - Buildroot ids of the task (M(koji_adjutant.builder.koji_buildroot)'s C(brootid)) to set
+        EXPIRED before anything else; an expired one is left as it is.
+      - With C(state=closed) a failed expiry fails the module and the task is not closed; with
+        C(state=failed) it is added to the failure message and the task is failed all the same.
+      - The package list is not read again (see
+        M(koji_adjutant.builder.koji_buildroot#module:update_rpmlist)); use
+        M(koji_adjutant.builder.koji_buildroot) C(state=expired) when packages may have been
+        installed since C(state=building).
+    type: list
+    elements: int
+    default: []
   logout:
     description: Log the session out afterwards (stand-alone runs that logged in with M(koji_adjutant.builder.koji_task_claim)).
     type: bool
@@ -70,6 +86,7 @@ EXAMPLES = r"""
     files: "{{ outputs.files }}"
     state: closed
     result: "{{ outputs.result }}"
+    expire_buildroots: ["{{ buildroot.brootid }}"]
 
 - name: Fail the task with the error of the step that failed
   koji_adjutant.builder.koji_upload:
@@ -93,6 +110,12 @@ task_state:
   returned: always
   type: str
   sample: CLOSED
+expired_buildroots:
+  description: The buildroots this call set EXPIRED (not those that were already).
+  returned: always
+  type: list
+  elements: int
+  sample: [42]
 fault_code:
   description: The fault code the task was failed with.
   returned: state=failed
@@ -105,6 +128,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploads
@@ -122,6 +146,19 @@ def task_is_ours(session, task_id):
     return bool(info) and state == "OPEN" and info["host_id"] == host_id, state
 
 
+def expire_buildroots(session, brootids):
+    """(expired, problem): the buildroots set EXPIRED now, and what went wrong, if anything
+    (the rest are still tried)."""
+    expired, problems = [], []
+    for brootid in brootids:
+        try:
+            if buildroot.expire_buildroot(session, brootid):
+                expired.append(brootid)
+        except koji.GenericError as exc:
+            problems.append("could not expire buildroot %s: %s" % (brootid, exc))
+    return expired, "; ".join(problems) or None
+
+
 def main():
     argument_spec = module_common.task_argument_spec(
         state=dict(type="str", default="uploaded",
@@ -130,6 +167,7 @@ def main():
         result=dict(type="raw"),
         fault_class=dict(type="str", default="GenericError"),
         fault_message=dict(type="str"),
+        expire_buildroots=dict(type="list", elements="int", default=[]),
         logout=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -144,24 +182,34 @@ def main():
     config = module_common.load_module_config(module)
     session = module_common.open_module_session(module, config)
     task_id = params["task_id"]
-    uploaded, problems = [], []
+    uploaded, problems, expired = [], [], []
     try:
         ours, current = task_is_ours(session, task_id)
+        problem = None
+        if not module.check_mode:
+            expired, problem = expire_buildroots(session, params["expire_buildroots"])
+        if problem and state != "failed":
+            module.fail_json(msg=problem, uploaded=[], task_state=current,
+                             expired_buildroots=expired, koji_fault="BuildrootError")
+        if problem:
+            problems.append(problem)
         if not ours:
-            message = "task %s is %s and not open on this host; nothing changed" % (task_id, current)
+            message = "task %s is %s and not open on this host; the task was not changed" % (task_id, current)
             if state == "closed":
                 module.fail_json(msg=message, uploaded=[], task_state=current,
-                                 koji_fault="ActionNotAllowed")
-            module.exit_json(changed=False, uploaded=[], task_state=current, msg=message)
+                                 expired_buildroots=expired, koji_fault="ActionNotAllowed")
+            module.exit_json(changed=bool(expired), uploaded=[], task_state=current,
+                             expired_buildroots=expired, msg=message)
         if module.check_mode:
-            module.exit_json(changed=True, uploaded=[], task_state=current)
+            module.exit_json(changed=True, uploaded=[], task_state=current,
+                             expired_buildroots=[])
         for path in params["files"]:
             try:
                 uploaded.append(uploads.upload_file(session, path, task_id))
             except uploads.UploadError as exc:
                 if state != "failed":
                     module.fail_json(msg=str(exc), uploaded=uploaded, task_state=current,
-                                     koji_fault="GenericError")
+                                     expired_buildroots=expired, koji_fault="GenericError")
                 problems.append(str(exc))
         if state == "closed":
             task_result.close_task(session, task_id, params["result"])
@@ -176,9 +224,10 @@ def main():
             task_result.fail_task(session, task_id, code, message)
             current = "FAILED"
         module.exit_json(changed=True, uploaded=uploaded, task_state=current,
-                         fault_code=code)
+                         expired_buildroots=expired, fault_code=code)
     except koji.GenericError as exc:
-        module_common.fail_from_exception(module, exc, "hub call failed", uploaded=uploaded)
+        module_common.fail_from_exception(module, exc, "hub call failed", uploaded=uploaded,
+                                          expired_buildroots=expired)
     finally:
         if params["logout"] and session is not None and session.logged_in:
             try:

@@ -17,6 +17,7 @@ import pytest
 from devhub_helpers import build_rpms, response, run_koji, unique
 from koji_adjutant.devhub import seed
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot
+from ansible_collections.koji_adjutant.builder.plugins.modules import koji_upload
 
 RS = koji.REPO_STATES
 
@@ -339,6 +340,30 @@ def test_buildroot_lists_match_known_rpms(devhub, make_builder, rpms):
     assert listing[0]['rpm_id'] == known['id'] and listing[0]['build_id'] == known['build_id']
     assert [r['id'] for r in session.listRPMs(componentBuildrootID=br_id)] == [known['id']]
     assert session.listBuildroots(rpmID=known['id'])[0]['id'] == br_id
+
+
+def test_worker_expires_buildroots_before_closing(devhub, make_builder):
+    """koji_upload expire_buildroots: the task's buildroot is EXPIRED before closeTask, an
+    expired one is left alone, and one the hub refuses is named in the problem."""
+    session = devhub.admin_session()
+    tag = unique('exptag')
+    session.createTag(tag, arches='x86_64')
+    repo = devhub.make_tag_with_repo(tag, ['x86_64'])
+    builder, other = make_builder(), make_builder()
+    task_id = devhub.make_task('buildArch', ['pkg.src.rpm', tag, 'x86_64', True, {}],
+                               arch='x86_64')
+    builder.take(task_id)
+    br_id = builder.session.host.newBuildRoot(repo['id'], 'x86_64', task_id=task_id)
+    foreign = other.session.host.newBuildRoot(repo['id'], 'x86_64')
+    expired, problem = koji_upload.expire_buildroots(builder.session, [br_id, foreign, 99999999])
+    assert expired == [br_id]
+    assert session.getBuildroot(br_id)['state'] == koji.BR_STATES['EXPIRED']
+    assert session.getBuildroot(foreign)['state'] == koji.BR_STATES['INIT']
+    assert 'could not expire buildroot %s' % foreign in problem
+    assert 'could not expire buildroot 99999999' in problem
+    # again: nothing to do, no error from the hub
+    assert koji_upload.expire_buildroots(builder.session, [br_id]) == ([], None)
+    builder.session.host.closeTask(task_id, response(None))
 
 
 def test_groups_inheritance_and_blocks(devhub):
