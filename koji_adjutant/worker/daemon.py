@@ -45,6 +45,9 @@ from koji_adjutant.worker import status as status_server
 
 LOG = logging.getLogger("koji_adjutant.worker")
 
+# a task's states once its playbook has closed or failed it
+ENDED_STATES = ("CLOSED", "FAILED")
+
 # tasks kojid runs in its main loop (Foreground): no other task is taken meanwhile
 FOREGROUND_METHODS = ("restart", "restartVerify")
 
@@ -79,23 +82,37 @@ class TaskRun(object):
         self.step = None
         self.step_started = None
         self.steps = []
+        # the playbook has closed or failed its task (what is left is removing the
+        # container): the task no longer takes a slot, as a kojid handler that has ended
+        self.task_ended = False
+        # the playbook's own "state: absent" step removed the container
+        self.container_removed = False
 
     @property
     def log_dir(self):
         return os.path.join(self.task_dir, "logs")
 
-    def on_event(self, event, metrics):
-        """ansible-runner event callback: track the current step and cache lookups."""
+    def on_event(self, event, metrics, task_ended=None):
+        """ansible-runner event callback: track the current step, cache lookups, and the
+        end of the task on the hub (``task_ended`` is called then)."""
         data = event.get("event_data") or {}
         if event.get("event") == "playbook_on_task_start":
             self.step = data.get("task")
             self.step_started = time.time()
             self.steps.append({"name": self.step, "started": self.step_started})
-        elif (event.get("event") == "runner_on_ok"
-              and str(data.get("task_action", "")).endswith("podman_buildroot_cache")):
+        elif event.get("event") == "runner_on_ok":
+            action = str(data.get("task_action", "")).rsplit(".", 1)[-1]
             res = data.get("res") or {}
-            if "hit" in res and res.get("cache_key"):
+            if action == "podman_buildroot_cache" and "hit" in res and res.get("cache_key"):
                 metrics.cache_lookup(bool(res["hit"]))
+            elif action == "koji_upload" and res.get("task_state") in ENDED_STATES:
+                self.task_ended = True
+                if task_ended is not None:
+                    task_ended()
+            elif (action == "podman_build_step" and res.get("container") == self.container
+                  and ((res.get("invocation") or {}).get("module_args") or {}).get("state")
+                  == "absent"):
+                self.container_removed = True
         return True
 
     def report(self):
@@ -328,7 +345,7 @@ class Worker(object):
         for task_id, run in list(self.runs.items()):
             if run.finished:
                 self.finish_run(run)
-            elif task_id not in open_tasks:
+            elif task_id not in open_tasks and not run.task_ended:
                 info = self.session.getTaskInfo(task_id)
                 state = koji.TASK_STATES[info["state"]] if info else "MISSING"
                 if state == "CANCELED":
@@ -342,8 +359,11 @@ class Worker(object):
     def get_next_task(self):
         """kojid's getNextTask: readiness, check-in, take at most one task."""
         self.host = self.session.host.getHost()
+        # a playbook that has closed or failed its task takes no slot while it removes the
+        # container and ends (a kojid handler has ended by then)
+        busy = sum(1 for run in self.runs.values() if not run.task_ended)
         self.ready, self.status = task_claim.readiness(
-            self.config, self.host, self.task_load, len(self.runs), self.restart_pending)
+            self.config, self.host, self.task_load, busy, self.restart_pending)
         task_claim.check_in(self.session, self.config, self.task_load, self.ready, self.methods)
         if not self.ready:
             LOG.debug("not ready: %s (%d running)", self.status, len(self.runs))
@@ -432,7 +452,7 @@ class Worker(object):
             private_data_dir=private_dir, playbook=playbook, extravars=extravars,
             inventory=inventory, envvars=envvars, ident="task", quiet=True,
             cancel_callback=lambda: run.cancel_requested,
-            event_handler=lambda event: run.on_event(event, self.metrics),
+            event_handler=lambda event: run.on_event(event, self.metrics, self._wake.set),
             finished_callback=lambda _runner: self._wake.set(),
             settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
         )
@@ -513,7 +533,9 @@ class Worker(object):
         # a stopped playbook's task workers (each in a session of its own, which
         # ansible-runner's cancel does not kill) could still start a module
         kill_orphan_playbooks(run.private_dir, "task %s's stopped playbook" % run.task_id)
-        if run.runner is not None:  # (a task failed for its parameters started nothing)
+        # (a task failed for its parameters started nothing; a playbook that removed its
+        # container has nothing left for podman to do)
+        if run.runner is not None and not (run.container_removed and run.task_ended):
             try:
                 containers.remove_container(run.container, state_dir=self.config.state_dir)
             except containers.ContainerError as exc:

@@ -1,0 +1,69 @@
+"""What the daemon reads from a task playbook's ansible-runner events: the current step, the
+buildroot cache lookups, the moment the playbook closed or failed its task (the slot is free
+then) and whether the playbook removed its container itself."""
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
+
+from koji_adjutant.worker import daemon, status
+
+CONTAINER = "koji-task-7-w1"
+
+
+def new_run():
+    claim = task_claim.Claim(task_claim.Claim.TAKEN, 7, method="buildArch", weight=1.5)
+    return daemon.TaskRun(claim, "/tmp/task-7", "/tmp/run-7", "session", CONTAINER)
+
+
+def ok(action, res):
+    return {"event": "runner_on_ok",
+            "event_data": {"task_action": action, "res": res}}
+
+
+def test_close_ends_the_task_and_wakes_the_daemon():
+    run, woken = new_run(), []
+    metrics = status.WorkerMetrics()
+    run.on_event({"event": "playbook_on_task_start",
+                  "event_data": {"task": "Upload the results and close the task"}},
+                 metrics, lambda: woken.append(True))
+    assert run.step == "Upload the results and close the task" and not run.task_ended
+    # an upload that leaves the task open (state=uploaded) does not end it
+    run.on_event(ok("koji_adjutant.builder.koji_upload", {"task_state": "OPEN"}), metrics,
+                 lambda: woken.append(True))
+    assert not run.task_ended and woken == []
+    run.on_event(ok("koji_adjutant.builder.koji_upload", {"task_state": "CLOSED"}), metrics,
+                 lambda: woken.append(True))
+    assert run.task_ended and woken == [True]
+
+
+def test_failed_task_ends_too_and_a_canceled_one_does_not_by_this_event():
+    run = new_run()
+    run.on_event(ok("koji_upload", {"task_state": "CANCELED"}), status.WorkerMetrics())
+    assert not run.task_ended
+    run.on_event(ok("koji_upload", {"task_state": "FAILED"}), status.WorkerMetrics())
+    assert run.task_ended
+
+
+def test_container_removed_only_by_an_absent_step_of_its_own_container():
+    run = new_run()
+    metrics = status.WorkerMetrics()
+    step = "koji_adjutant.builder.podman_build_step"
+    run.on_event(ok(step, {"container": CONTAINER,
+                           "invocation": {"module_args": {"state": "present"}}}), metrics)
+    run.on_event(ok(step, {"container": "another",
+                           "invocation": {"module_args": {"state": "absent"}}}), metrics)
+    assert not run.container_removed
+    run.on_event(ok(step, {"container": CONTAINER,
+                           "invocation": {"module_args": {"state": "absent"}}}), metrics)
+    assert run.container_removed
+
+
+def test_cache_lookups_are_counted():
+    run = new_run()
+    metrics = status.WorkerMetrics()
+    cache = "koji_adjutant.builder.podman_buildroot_cache"
+    run.on_event(ok(cache, {"hit": True, "cache_key": "abc"}), metrics)
+    run.on_event(ok(cache, {"hit": False, "cache_key": "abc"}), metrics)
+    run.on_event(ok(cache, {"hit": False, "cache_key": ""}), metrics)  # no cache for it
+    text = metrics.render([])
+    assert 'koji_adjutant_buildroot_cache_lookups_total{result="hit"} 1' in text
+    assert 'koji_adjutant_buildroot_cache_lookups_total{result="miss"} 1' in text
