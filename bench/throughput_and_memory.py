@@ -196,10 +196,10 @@ def print_batch(args, result):
           % max(0.0, (2 * makespan - sum(together)) / len(together)))
     cpus = os.cpu_count() or 1
     bound = args.tasks * result["cpu_per_task"] / cpus
+    ceiling = min(1.0, ideal / bound) if bound else 1.0
     print("  cpu time per task          %.2f s on the whole machine (ansible-playbook, module "
           "server, podman, conmon, runc, the hub); on %d cpus the batch takes at least %.1f s, "
-          "efficiency at most %.2f" % (result["cpu_per_task"], cpus, bound,
-                                      min(1.0, ideal / bound) if bound else 1.0))
+          "efficiency at most %.2f" % (result["cpu_per_task"], cpus, bound, ceiling))
 
 
 def main():

@@ -66,7 +66,7 @@ options:
       - With C(state=closed) a failed expiry fails the module and the task is not closed; with
         C(state=failed) it is added to the failure message and the task is failed all the same.
       - The package list is not read again (see
-        M(koji_adjutant.builder.koji_buildroot#module:update_rpmlist)); use
+        O(koji_adjutant.builder.koji_buildroot#module:update_rpmlist)); use
         M(koji_adjutant.builder.koji_buildroot) C(state=expired) when packages may have been
         installed since C(state=building).
     type: list

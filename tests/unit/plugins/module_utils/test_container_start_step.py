@@ -48,8 +48,8 @@ def test_a_successful_step_keeps_the_container_up(builddir, main_process, tmp_pa
     assert proc.poll() is None  # the sleep that keeps it up for the later steps
 
 
-def test_a_failed_step_ends_the_main_process_with_its_exit_code(builddir, main_process,
-                                                               tmp_path):
+def test_a_failed_step_ends_the_main_process_with_its_exit_code(
+        builddir, main_process, tmp_path):
     proc = main_process(containers.start_step_argv(["/bin/sh", "-c", "echo broken; exit 7"]))
     log = tmp_path / "root.log"
     rc, timed_out, dummy = containers.wait_start_step("none", str(builddir), proc.pid, str(log))
@@ -70,8 +70,8 @@ def test_env_workdir_and_argv_reach_the_step_unchanged(builddir, main_process, t
     assert log.read_text() == "%s\na b;c|x y\n" % workdir
 
 
-def test_a_main_process_killed_meanwhile_gives_no_exit_code(builddir, main_process,
-                                                           tmp_path):
+def test_a_main_process_killed_meanwhile_gives_no_exit_code(
+        builddir, main_process, tmp_path):
     proc = main_process(containers.start_step_argv("sleep 30"))
     time.sleep(0.2)
     proc.kill()
