@@ -111,12 +111,12 @@ def main():
     print("pickup latency (1 s poll)  median %.2f s  max %.2f s  (target <= 1 s median)" % (
         statistics.median(pickups), max(pickups)))
     if overhead > 1.5:
-        print("limit: before closeTask a buildArch playbook starts (~0.4 s), runs ~15 Ansible "
-              "tasks (~0.03-0.05 s of Ansible's own work each, on top of the step), ~11 module "
-              "calls (hub calls, rpm header checks) and ~9 podman calls (an inspect ~0.03 s, "
-              "a run or an exec ~0.15-0.2 s each on this host's runc; four of those before "
-              "closeTask). Per-step timings are in "
-              "the worker's <log_dir>/tasks/<id>.log (profile_tasks).")
+        print("limit: before closeTask a buildArch playbook starts (~0.4 s), runs ~13 Ansible "
+              "tasks (~0.03-0.05 s of Ansible's own work each, on top of the step), ~9 module "
+              "calls (hub calls, rpm header checks) and ~8 podman calls (an inspect ~0.03 s, "
+              "a run or an exec ~0.15-0.2 s each on this host's runc; two of those before "
+              "closeTask with a cached buildroot: the container with its set-up, the build). "
+              "Per-step timings are in the worker's <log_dir>/tasks/<id>.log (profile_tasks).")
     return 0
 
 

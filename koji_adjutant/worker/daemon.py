@@ -235,12 +235,21 @@ class Worker(object):
             LOG.warning("while freeing tasks (%s): %s", reason, exc)
         for run in runs:
             self.record_finished(run, "FREE", time.time() - run.started)
+            # the playbook's output stays on the worker, as for every run that ends
+            self.save_task_log(run)
             self.cleanup_run(run, keep_task_dir=True)
             self.runs.pop(run.task_id, None)
 
     def shutdown(self):
         """SIGTERM: kill running work, free its tasks, report not ready, log out."""
         LOG.info("shutting down; %d task(s) running", len(self.runs))
+        # playbooks that have ended are reaped as in any pass (their task has closed or
+        # failed: it is not freed, and its log is kept); the rest are stopped and freed
+        for run in [run for run in self.runs.values() if run.finished]:
+            try:
+                self.finish_run(run)
+            except koji.GenericError as exc:
+                LOG.warning("task %s: while reaping its playbook: %s", run.task_id, exc)
         self.free_runs(list(self.runs.values()), "worker shutting down")
         try:
             self.session.host.updateHost(0.0, False)

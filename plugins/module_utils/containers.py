@@ -21,6 +21,8 @@ import signal
 import subprocess
 import time
 
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
+
 LABEL_TASK_ID = "io.koji.adjutant.task_id"
 LABEL_WORKER_ID = "io.koji.adjutant.worker_id"
 LABEL_METHOD = "io.koji.adjutant.method"
@@ -132,9 +134,7 @@ def note_running(state_dir, name, status):
     path = _run_state_path(state_dir, name)
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        with open(path + ".tmp", "w") as handle:
-            json.dump({"id": status["id"], "pid": status["pid"]}, handle)
-        os.replace(path + ".tmp", path)
+        atomic_files.write_json(path, {"id": status["id"], "pid": status["pid"]})
     except OSError:
         pass  # (only a shortcut: the next step asks podman)
 

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
 
 try:
     import koji
@@ -150,17 +151,7 @@ def write_session_file(path, sinfo, callnum=0, extra=None):
     }
     if extra:
         data.update(extra)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".session-", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle)
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_files.write_json(path, data, mode=0o600)
 
 
 def read_session_file(path):

@@ -27,8 +27,9 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import tempfile
 import time
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
 
 try:
     import koji
@@ -181,15 +182,7 @@ class PolicyCache(object):
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)
-        handle, tmp = tempfile.mkstemp(dir=directory, prefix=".image-policy-")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(data, out, sort_keys=True)
-            os.rename(tmp, self.path)
-        except (IOError, OSError):
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_files.write_json(self.path, data, sort_keys=True)
 
 
 def hub_errors():

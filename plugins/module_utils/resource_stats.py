@@ -24,6 +24,8 @@ import os
 import subprocess
 import time
 
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
+
 STATS_FILE = "resource_stats.json"
 CGROUP_ROOT = "/sys/fs/cgroup"
 
@@ -288,9 +290,5 @@ def append_step(log_dir, task_id, container, record, image=None):
     if image and image not in data.setdefault("images", []):
         data["images"].append(image)
     data["steps"].append(record)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.rename(tmp, path)
+    atomic_files.write_json(path, data, mode=0o644, indent=2, sort_keys=True)
     return path

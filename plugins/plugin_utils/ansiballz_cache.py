@@ -26,10 +26,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 
 from ansible import constants as C
 from ansible import release
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
 
 # the cache file names of this collection's modules ("<module fqn>-<compression>-<extensions>")
 OWN_PREFIX = "ansible_collections.koji_adjutant.builder."
@@ -75,17 +76,9 @@ def _own_payloads(directory):
 
 def _copy_atomically(source, target_dir):
     """Copy ``source`` into ``target_dir`` under its own name, never as a partial file."""
-    fd, temp_path = tempfile.mkstemp(dir=target_dir, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as target, open(source, "rb") as handle:
-            shutil.copyfileobj(handle, target)
-        os.replace(temp_path, os.path.join(target_dir, os.path.basename(source)))
-    except BaseException:
-        try:
-            os.unlink(temp_path)
-        except OSError:
-            pass
-        raise
+    with atomic_files.atomic_write(os.path.join(target_dir, os.path.basename(source)),
+                                   binary=True) as target, open(source, "rb") as handle:
+        shutil.copyfileobj(handle, target)
 
 
 def _remove_outdated(root, current):
@@ -118,9 +111,7 @@ def persistent_dir(root):
     os.makedirs(local, exist_ok=True)
     for name in _own_payloads(directory) - _own_payloads(local):
         _copy_atomically(os.path.join(directory, name), local)
-    with open(note + ".tmp", "w") as handle:
-        handle.write(directory)
-    os.replace(note + ".tmp", note)
+    atomic_files.write_text(note, directory)
     return directory
 
 

@@ -86,6 +86,9 @@ def test_sigterm_frees_running_task_and_reports_not_ready(tmp_path, hub, srpms, 
     assert task_container(task_id) is None
     assert session.getHost(HOST_NAME)["ready"] is False
     assert "shutting down; 1 task(s) running" in proc.log()
+    # the stopped playbook's output stays on the worker
+    with open(str(tmp_path / "work" / "log" / "tasks" / ("%d.log" % task_id))) as handle:
+        assert "TASK [Rebuild the SRPM" in handle.read()
     session.cancelTask(task_id)
 
 
