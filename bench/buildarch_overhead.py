@@ -6,8 +6,10 @@
   worker polling every second (``sleeptime = 1``) and each task created at a
   random moment of that second.  Target ≤ 1 s median.
 
-Both are measured with the playbooks' modules run by the module server (the
-default) and, for comparison, as the plain ``local`` connection runs them.
+Both are measured with the worker's defaults (playbooks started by the playbook
+server, their modules run by the module server) and, for comparison, with a new
+``ansible-playbook`` per task (``playbook_server = false``) and with the modules
+run as the plain ``local`` connection runs them (``module_server = false``).
 
 Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
 
@@ -32,6 +34,14 @@ from koji_adjutant.devhub.testing import DevHub, write_worker_config
 from koji_adjutant.images import DEFAULT_IMAGE, ensure_buildroot_image
 
 SPEC = os.path.join(COLLECTION_ROOT, "tests", "data", "specs", "hello.spec")
+
+
+# the worker's settings measured: the default first, then each warm-up turned off
+WAYS = (
+    ("default", {}),
+    ("cold-playbooks", {"playbook_server": "false"}),
+    ("cold-modules", {"module_server": "false"}),
+)
 
 
 def bare_rebuild(image, srpm):
@@ -90,28 +100,31 @@ def main():
         pkg = "%s/%s" % (upload_dir, os.path.basename(srpm))
         results = {}
         bare = [bare_rebuild(image, srpm) for dummy in range(args.runs)]
-        for module_server in ("true", "false"):
-            conf = write_worker_config(os.path.join(tmp, "kojid-%s.conf" % module_server), hub,
+        for name, settings in WAYS:
+            conf = write_worker_config(os.path.join(tmp, "kojid-%s.conf" % name), hub,
                                        os.path.join(tmp, "w"), "bench-builder", "bench",
-                                       adjutant={"module_server": module_server})
+                                       adjutant=settings)
             try:
-                results[module_server] = measure(hub, conf, pkg, repo, args.runs)
+                results[name] = measure(hub, conf, pkg, repo, args.runs)
             except RuntimeError as exc:
                 print(exc)
                 return 1
-    durations, pickups = results["true"]
+    durations, pickups = results["default"]
     overhead = statistics.median(durations) - statistics.median(bare)
-    local_overhead = statistics.median(results["false"][0]) - statistics.median(bare)
     print("image                      %s" % DEFAULT_IMAGE)
     print("bare podman rpmbuild       %s" % figures(bare))
     print("buildArch open→close       %s" % figures(durations))
     print("buildArch overhead         %.2f s   (target <= 1.5 s)" % overhead)
-    print("  without the module server (module_server = false): open→close %s, overhead %.2f s"
-          % (figures(results["false"][0]), local_overhead))
+    for name, settings in WAYS[1:]:
+        print("  with %s: open→close %s, overhead %.2f s" % (
+            ", ".join("%s = %s" % item for item in sorted(settings.items())),
+            figures(results[name][0]),
+            statistics.median(results[name][0]) - statistics.median(bare)))
     print("pickup latency (1 s poll)  median %.2f s  max %.2f s  (target <= 1 s median)" % (
         statistics.median(pickups), max(pickups)))
     if overhead > 1.5:
-        print("limit: before closeTask a buildArch playbook starts (~0.4 s), runs ~13 Ansible "
+        print("limit: before closeTask a buildArch playbook starts (~0.15 s from the playbook "
+              "server, ~0.4 s without it), runs ~13 Ansible "
               "tasks (~0.03-0.05 s of Ansible's own work each, on top of the step), ~9 module "
               "calls (hub calls, rpm header checks) and ~8 podman calls (an inspect ~0.03 s, "
               "a run or an exec ~0.15-0.2 s each on this host's runc; two of those before "

@@ -102,6 +102,15 @@ class ModuleServerSampler(RssSampler):
             self.stopped.wait(self.interval)
 
 
+def playbook_server_pid(state_dir):
+    """The worker's playbook server (0 when it has none)."""
+    try:
+        with open(os.path.join(state_dir, "playbook-server", "pid")) as handle:
+            return int(handle.read())
+    except (OSError, ValueError):
+        return 0
+
+
 def run_task(hub, pkg, repo):
     return hub.make_task("buildArch", [pkg, "bench-build", "noarch", True,
                                        {"repo_id": repo["id"]}], arch="noarch")
@@ -152,6 +161,8 @@ def batch(args, interval, sample_idle):
                 solo.append(info["completion_ts"] - info["start_ts"])
             busy = RssSampler(worker.pid)
             busy.start()
+            playbook_server = RssSampler(playbook_server_pid(os.path.join(tmp, "w", "state")))
+            playbook_server.start()
             servers = ModuleServerSampler(os.path.join(tmp, "w", "state", "runs"))
             servers.start()
             start, cpu_start = time.time(), busy_cpu_seconds()
@@ -160,11 +171,12 @@ def batch(args, interval, sample_idle):
                      for task_id in ids]
             makespan = max(i["completion_ts"] for i in infos) - start
             result["cpu_per_task"] = (busy_cpu_seconds() - cpu_start) / args.tasks
-            for sampler in (busy, servers):
+            for sampler in (busy, servers, playbook_server):
                 sampler.stopped.set()
                 sampler.join()
             time.sleep(5)
-            result.update(busy=busy.samples, servers=servers.samples, after=rss_mb(worker.pid))
+            result.update(busy=busy.samples, servers=servers.samples, after=rss_mb(worker.pid),
+                          playbook_server=playbook_server.samples)
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(60)
@@ -227,6 +239,10 @@ def main():
           % (statistics.median(first["idle"]), max(first["idle"])))
     print("daemon RSS busy              max %.1f MB; %.1f MB after the run  (target <= 150 MB)"
           % (max(busy), first["after"] or 0.0))
+    playbook_servers = [value for result in results for value in result["playbook_server"]]
+    if playbook_servers:
+        print("playbook server RSS          max %.1f MB (one per worker, a process of its own; "
+              "the playbooks it forks share its pages)" % max(playbook_servers))
     if servers:
         print("module server RSS            max %.1f MB per running playbook (a process of "
               "its own, not the daemon's)" % max(servers))

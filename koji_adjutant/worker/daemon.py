@@ -25,8 +25,10 @@ import logging
 import os
 import shutil
 import signal
+import shlex
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -41,6 +43,7 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 
 from koji_adjutant import collections_path
+from koji_adjutant.worker import playbook_server
 from koji_adjutant.worker import status as status_server
 
 LOG = logging.getLogger("koji_adjutant.worker")
@@ -163,6 +166,9 @@ class Worker(object):
         self.status_server = None
         self._wake = threading.Event()
         self._last_cache_prune = 0.0
+        # [adjutant] playbook_server: its Popen, and the client ansible-runner runs
+        self.playbook_server = None
+        self.playbook_client = None
 
     # -- set-up and tear-down ------------------------------------------------
     def start(self):
@@ -179,6 +185,25 @@ class Worker(object):
             if not os.path.isdir(directory):
                 os.makedirs(directory, 0o755)
         self.recover()
+        if self.config.playbook_server:
+            self.start_playbook_server()
+
+    def start_playbook_server(self):
+        """Start the playbook server with the environment the task playbooks get."""
+        if not os.path.isdir(self.config.log_dir):
+            os.makedirs(self.config.log_dir, 0o755)
+        try:
+            self.playbook_server, self.playbook_client = playbook_server.start(
+                self.config.state_dir, playbook_environment(),
+                os.path.join(self.config.log_dir, "playbook-server.log"))
+        except (OSError, module_server.ModuleServerError) as exc:
+            LOG.warning("cannot start the playbook server (each task starts ansible-playbook "
+                        "itself): %s", exc)
+            self.playbook_server = self.playbook_client = None
+
+    def stop_playbook_server(self):
+        playbook_server.stop(self.playbook_server)
+        self.playbook_server = None
 
     def runs_dir(self):
         return os.path.join(self.config.state_dir, "runs")
@@ -257,6 +282,7 @@ class Worker(object):
         except koji.GenericError as exc:
             LOG.warning("during shutdown: %s", exc)
         self.stop_status_server()
+        self.stop_playbook_server()
 
     def stop_status_server(self):
         if self.status_server is not None:
@@ -327,6 +353,7 @@ class Worker(object):
 
     def restart(self):
         self.stop_status_server()
+        self.stop_playbook_server()
         try:
             self.session.host.updateHost(0.0, False)
             self.session.logout()
@@ -442,29 +469,18 @@ class Worker(object):
             "koji_worker_started": self.metrics.started,
         }
         inventory = {"all": {"hosts": {"localhost": playbook_host_vars(self.config, private_dir)}}}
-        envvars = {
-            # ansible-playbook of the same installation as this daemon
-            "PATH": os.pathsep.join([os.path.dirname(sys.executable),
-                                     os.environ.get("PATH", "/usr/bin:/bin")]),
-            "ANSIBLE_COLLECTIONS_PATH": collections_path(),
-            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
-            "ANSIBLE_LOCALHOST_WARNING": "False",
-            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
-            "ANSIBLE_RETRY_FILES_ENABLED": "False",
-            "ANSIBLE_NOCOLOR": "True",
-            # modules go to the interpreter on stdin: no temporary files per module call
-            "ANSIBLE_PIPELINING": "True",
-            # per-step timings in <log_dir>/tasks/<id>.log
-            "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
-        }
+        if self.playbook_client:
+            # ansible-playbook started by the playbook server (the playbook is an argument)
+            how = {"binary": self.playbook_client, "cmdline": shlex.quote(playbook)}
+        else:
+            how = {"playbook": playbook}
         run.thread, run.runner = ansible_runner.run_async(
-            private_data_dir=private_dir, playbook=playbook, extravars=extravars,
-            inventory=inventory, envvars=envvars, ident="task", quiet=True,
+            private_data_dir=private_dir, extravars=extravars,
+            inventory=inventory, envvars=PLAYBOOK_ENVVARS, ident="task", quiet=True,
             cancel_callback=lambda: run.cancel_requested,
             event_handler=lambda event: run.on_event(event, self.metrics, self._wake.set),
             finished_callback=lambda _runner: self._wake.set(),
-            settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
-        )
+            settings=RUNNER_SETTINGS, **how)
 
     def finish_run(self, run):
         """Reap a finished playbook; never leave its task OPEN."""
@@ -599,6 +615,36 @@ class Worker(object):
              round(time.time() - self.metrics.started, 1)),
         )
         return self.metrics.render(gauges)
+
+
+# the environment of every task playbook, beyond the daemon's own
+PLAYBOOK_ENVVARS = {
+    # ansible-playbook of the same installation as this daemon
+    "PATH": os.pathsep.join([os.path.dirname(sys.executable),
+                             os.environ.get("PATH", "/usr/bin:/bin")]),
+    "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+    "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
+    "ANSIBLE_LOCALHOST_WARNING": "False",
+    "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+    "ANSIBLE_RETRY_FILES_ENABLED": "False",
+    "ANSIBLE_NOCOLOR": "True",
+    # modules go to the interpreter on stdin: no temporary files per module call
+    "ANSIBLE_PIPELINING": "True",
+    # per-step timings in <log_dir>/tasks/<id>.log
+    "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+}
+RUNNER_SETTINGS = {"pexpect_timeout": 0.2, "suppress_ansible_output": True}
+
+
+def playbook_environment():
+    """The environment ansible-runner gives a task playbook (it adds its event callback and
+    its settings to ``PLAYBOOK_ENVVARS``); the run's own directories differ from run to run."""
+    with tempfile.TemporaryDirectory(prefix="koji-adjutant-env-") as private_dir:
+        runner_config = ansible_runner.RunnerConfig(
+            private_data_dir=private_dir, playbook="none.yml", envvars=PLAYBOOK_ENVVARS,
+            ident="env", quiet=True, settings=RUNNER_SETTINGS)
+        runner_config.prepare()
+        return dict(runner_config.env)
 
 
 def playbook_host_vars(config, private_dir):

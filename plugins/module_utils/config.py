@@ -238,6 +238,7 @@ ADJUTANT_OPTIONS = (
     ("buildroot_cache", _bool, True),
     ("buildroot_cache_max_images", _positive(_int), 20),
     ("module_server", _bool, True),
+    ("playbook_server", _bool, True),
 )
 
 _KNOWN_SECTIONS = ("kojid", "adjutant")

@@ -108,6 +108,12 @@ def _open_dir(directory):
     return os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
 
 
+# (public names: the worker's playbook server speaks the same framing)
+send_message = _send_message
+recv_message = _recv_message
+recv_exactly = _recv_exactly
+
+
 # -- the client (the warm_local connection plugin, and the daemon's early start) --
 def server_directory(root, interpreter):
     """The directory of the module server of ``interpreter`` under ``root`` (one each)."""
@@ -168,6 +174,16 @@ def start(directory, interpreter):
                                     start_new_session=True, cwd="/")
     finally:
         os.close(fd)
+
+
+def connect_running(directory):
+    """A socket to the server of ``directory`` if one listens (OSError otherwise)."""
+    return _connect(directory)
+
+
+def lock(directory, timeout=START_TIMEOUT):
+    """Wait for ``directory``'s lock (held while its server starts); returns it locked."""
+    return _lock(directory, timeout)
 
 
 def connect(directory, interpreter):
@@ -359,12 +375,18 @@ class _StopRequest(object):
             os.close(fd)
 
 
-def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
+def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None, handle_request=None,
+          preload=None):
     """Serve module runs on ``directory``'s socket until SIGTERM or idle.
 
     ``lock_fd`` (the directory's lock, held by whoever started the server) is
     closed once the socket listens; the libraries are imported after that.
+
+    The serving loop is shared with the worker's playbook server: it passes its
+    own ``handle_request(conn, inherited_fds)`` (run in a forked handler
+    process per connection), its own ``preload()`` and no ``idle_timeout``.
     """
+    handle_request = handle_request or _serve_request
     stop = _StopRequest()
     dir_fd = _open_dir(directory)
     address = _socket_address(dir_fd)
@@ -380,7 +402,7 @@ def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
         handle.write("%d\n" % os.getpid())
     if lock_fd is not None:
         os.close(lock_fd)
-    _preload()
+    (preload or _preload)()
     handlers = set()
     idle_since = time.time()
     sys.stdout.flush()
@@ -394,7 +416,7 @@ def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
                 handlers.discard(pid)
             if handlers:
                 idle_since = time.time()
-            elif time.time() - idle_since > idle_timeout:
+            elif idle_timeout is not None and time.time() - idle_since > idle_timeout:
                 break
             readable = select.select([listener, stop.wake_r], [], [], 1.0)[0]
             if stop.wake_r in readable:
@@ -408,7 +430,7 @@ def serve(directory, idle_timeout=IDLE_TIMEOUT, lock_fd=None):
                 try:
                     stop.forget()
                     listener.close()
-                    _serve_request(conn, [dir_fd])
+                    handle_request(conn, [dir_fd])
                 except BaseException as exc:  # pylint: disable=broad-except
                     sys.stderr.write("module server: request failed: %r\n" % (exc,))
                     code = 1

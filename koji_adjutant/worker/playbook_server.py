@@ -1,0 +1,423 @@
+"""ansible-playbook started from a pre-warmed interpreter: the worker's playbook server.
+
+Every koji task is an ``ansible-playbook`` run, and before its first task that process
+spends about 0.25 s of CPU starting Python and importing Ansible: a quarter of what a short
+buildArch costs beyond its build.  With ``[adjutant] playbook_server = true`` (the default)
+the daemon starts one server that has imported Ansible's playbook command line once, and
+gives ansible-runner a client as its ``ansible-playbook``:
+
+* the **client** (``<state_dir>/playbook-server/ansible-playbook``, written by the daemon)
+  connects to the server's socket and hands over its standard input, output and error (the
+  pseudo-terminal ansible-runner reads), its arguments, environment and working directory;
+  it forwards SIGINT, SIGTERM and SIGHUP to the playbook and exits as the playbook did
+  (with its exit status, or killed by the same signal);
+* the **server** (module_server's serving loop with a handler of its own) forks a handler
+  per connection, which forks the **playbook process**: in a session of its own, with the
+  client's descriptors, environment and directory, and a command line rewritten to the
+  client's own, so that it and its task workers name their run's private directory exactly
+  as a plain ``ansible-playbook`` would (the daemon finds a stopped or orphaned run's
+  processes by that); then it re-reads Ansible's configuration with the run's environment
+  and runs ``ansible-playbook``'s command line code;
+* when the client goes away before the playbook ends (ansible-runner killed it: the task
+  was canceled or freed), the handler kills the playbook's process group.
+
+Correctness comes first: the playbook process compares every Ansible setting it reads with
+the server's; settings that are per run by design (the local temporary directory, the fact
+cache) may differ, any other difference (an ``ansible.cfg`` in the run's directory, another
+plugin path) makes it run the real ``ansible-playbook`` instead, and so does a server that
+cannot be reached: the same playbook, only slower.  Either case is said on standard error,
+so it is in the task's log.
+
+The client imports nothing but the standard library and module_server.
+"""
+
+import atexit
+import importlib
+import io
+import os
+import random
+import select
+import signal
+import socket
+import subprocess
+import sys
+import traceback
+
+import koji_adjutant
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
+
+SERVER_DIR = "playbook-server"
+CLIENT_NAME = "ansible-playbook"
+# room kept in the server's command line for a playbook's own (its arguments name its run)
+COMMAND_LINE_ROOM = 8192
+# Ansible settings that differ from run to run by design
+PER_RUN_SETTINGS = frozenset(("DEFAULT_LOCAL_TMP", "CACHE_PLUGIN_CONNECTION"))
+# what the server imports once: Ansible's playbook command line and what every task
+# playbook loads (measured: the modules a buildArch playbook imported beyond the command line)
+PRELOAD = (
+    "ansible.cli.playbook",
+    "ansible.executor.task_executor",
+    "ansible.executor.process.worker",
+    "ansible.plugins.strategy.linear",
+    "ansible.plugins.action.normal",
+    "ansible.plugins.action.set_fact",
+    "ansible.plugins.cache.jsonfile",
+    "ansible.plugins.connection.local",
+    "ansible.plugins.connection.ssh",
+    "ansible.plugins.connection.paramiko_ssh",
+    "ansible.plugins.connection.psrp",
+    "ansible.plugins.connection.winrm",
+    "ansible.plugins.become.su",
+    "ansible.plugins.become.sudo",
+    "ansible.plugins.callback.default",
+    "ansible.plugins.callback.junit",
+    "ansible.plugins.callback.minimal",
+    "ansible.plugins.callback.oneline",
+    "ansible.plugins.callback.tree",
+    "ansible.plugins.inventory.auto",
+    "ansible.plugins.inventory.host_list",
+    "ansible.plugins.inventory.ini",
+    "ansible.plugins.inventory.script",
+    "ansible.plugins.inventory.toml",
+    "ansible.plugins.inventory.yaml",
+    "ansible.plugins.shell.cmd",
+    "ansible.plugins.shell.powershell",
+    "ansible.plugins.shell.sh",
+    "ansible.plugins.vars.host_group_vars",
+    "ansible.playbook.handler_task_include",
+    "ansible.utils.hashing",
+    "multiprocessing.popen_fork",
+    "multiprocessing.synchronize",
+    "xml.dom.minidom",
+    "xml.etree.ElementTree",
+)
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+_BASELINE = {}
+
+
+# -- the client ------------------------------------------------------------------------
+def client_script(server_dir, fallback):
+    """The text of the client the daemon gives ansible-runner as its ``ansible-playbook``."""
+    return ("#!%s\n"
+            "# Written by the koji-adjutant worker: ansible-playbook through the worker's\n"
+            "# playbook server (koji_adjutant/worker/playbook_server.py).\n"
+            "from koji_adjutant.worker import playbook_server\n"
+            "raise SystemExit(playbook_server.client_main(%r, %r))\n"
+            % (sys.executable, server_dir, fallback))
+
+
+def client_main(server_dir, fallback, argv=None):
+    """Run ``ansible-playbook ARGS`` through the server of ``server_dir``; the exit code."""
+    argv = [fallback] + list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            sock = module_server.connect_running(server_dir)
+        except OSError:
+            # starting: its lock is held until it listens
+            os.close(module_server.lock(server_dir))
+            sock = module_server.connect_running(server_dir)
+    except (OSError, module_server.ModuleServerError) as exc:
+        sys.stderr.write("playbook server not reachable (%s): running %s\n" % (exc, fallback))
+        sys.stderr.flush()
+        os.execv(fallback, argv)
+    with sock:
+        socket.send_fds(sock, [b"\0"], [0, 1, 2])
+        module_server.send_message(sock, {"argv": argv, "env": dict(os.environ),
+                                          "cwd": os.getcwd()})
+        try:
+            pid = module_server.recv_message(sock)["pid"]
+        except (EOFError, OSError, ValueError, KeyError) as exc:
+            # nothing was started
+            sys.stderr.write("playbook server failed (%r): running %s\n" % (exc, fallback))
+            sys.stderr.flush()
+            os.execv(fallback, argv)
+
+        def forward(signum, frame):
+            try:
+                os.killpg(pid, signum)
+            except OSError:
+                pass
+
+        for signum in FORWARDED_SIGNALS:
+            signal.signal(signum, forward)
+        try:
+            status = module_server.recv_message(sock)["status"]
+        except (EOFError, OSError, ValueError, KeyError) as exc:
+            sys.stderr.write("playbook server: lost the playbook (%r)\n" % (exc,))
+            return 1
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return 128 + signum
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
+
+
+# -- the server ------------------------------------------------------------------------
+def _preload():
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:  # another ansible-core: imported when a playbook needs it
+            sys.stderr.write("playbook server: not preloaded: %s: %s\n" % (name, exc))
+    from ansible import constants
+
+    _BASELINE.update(_settings(constants))
+    _BASELINE["(configuration file)"] = constants.config._config_file
+
+
+def _settings(constants):
+    return dict((name, getattr(constants, name))
+                for name in constants.config.get_configuration_definitions()
+                if hasattr(constants, name))
+
+
+def _set_command_line(argv):
+    """Make /proc/self/cmdline read ``argv``: written over this process's own argument area
+    (the server was started with ``COMMAND_LINE_ROOM`` bytes of it to spare)."""
+    with open("/proc/self/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    start, end = int(fields[45]), int(fields[46])
+    data = b"\0".join(os.fsencode(arg) for arg in argv) + b"\0"
+    if len(data) > end - start:
+        raise ValueError("a command line of %d bytes (room for %d)" % (len(data), end - start))
+    with open("/proc/self/mem", "r+b", buffering=0) as memory:
+        memory.seek(start)
+        memory.write(data.ljust(end - start, b"\0"))
+
+
+def _reload_ansible_config():
+    """Re-read Ansible's settings with this run's environment; None when they are the
+    server's (but for the per-run ones), else the name of the first that differs."""
+    from ansible import constants
+
+    old = constants.config
+    importlib.reload(constants)
+    settings = _settings(constants)
+    settings["(configuration file)"] = constants.config._config_file
+    for name, value in _BASELINE.items():
+        if name not in PER_RUN_SETTINGS and settings.get(name) != value:
+            return name
+    # modules that imported the configuration manager itself read the new one
+    for module in list(sys.modules.values()):
+        if getattr(module, "config", None) is old:
+            module.config = constants.config
+    return None
+
+
+def _forget_plain_collection_imports():
+    """This module came in through a plain import of ``ansible_collections.koji_adjutant``
+    (module_server); a playbook imports collections through Ansible's collection loader
+    only, as a new ansible-playbook would."""
+    for name in list(sys.modules):
+        if name == "ansible_collections" or name.startswith("ansible_collections."):
+            del sys.modules[name]
+    path = koji_adjutant.collections_path()
+    if path in sys.path:
+        sys.path.remove(path)
+    sys.path_importer_cache.clear()
+
+
+def _run_playbook_cli(argv):
+    """``ansible-playbook ARGV[1:]`` in this process; its exit code."""
+    from ansible.cli.playbook import PlaybookCLI
+
+    code = 0
+    try:
+        PlaybookCLI.cli_executor(list(argv))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    atexit._run_exitfuncs()  # pylint: disable=protected-access
+    return code
+
+
+def _playbook_process(request, fds, inherited_fds):
+    """In the forked playbook process: become the client's ansible-playbook."""
+    code = 1
+    argv = request["argv"]
+    try:
+        os.setsid()
+        for signum in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.set_wakeup_fd(-1)
+        for fd in inherited_fds:
+            os.close(fd)
+        for number, fd in enumerate(fds):
+            os.dup2(fd, number)
+            os.close(fd)
+        encoding = sys.stdout.encoding or "utf-8"
+        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding=encoding)
+        for number, name in ((1, "stdout"), (2, "stderr")):
+            setattr(sys, name, io.TextIOWrapper(
+                io.FileIO(number, "w", closefd=False), encoding=encoding,
+                errors="backslashreplace" if number == 2 else "strict",
+                line_buffering=os.isatty(number), write_through=number == 2))
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        # the server's exit handlers (its own temporary directory) are not this process's
+        atexit._clear()  # pylint: disable=protected-access
+        _forget_plain_collection_imports()
+        random.seed()
+        try:
+            _set_command_line(argv)
+            differs = _reload_ansible_config()
+        except (OSError, ValueError) as exc:
+            differs = "(%s)" % exc
+        if differs:
+            sys.stderr.write("playbook server: Ansible setting %s differs from the server's: "
+                             "running %s\n" % (differs, argv[0]))
+            sys.stderr.flush()
+            os.execve(argv[0], argv, request["env"])
+        sys.argv = list(argv)
+        code = _run_playbook_cli(argv)
+    except BaseException:  # pylint: disable=broad-except
+        traceback.print_exc()
+    finally:
+        os._exit(code & 0xff)  # pylint: disable=protected-access
+
+
+def _wait_for_playbook(pid, conn):
+    """The playbook's wait status; None when the client went away first (it is killed)."""
+    wake_r, wake_w = os.pipe()
+    for fd in (wake_r, wake_w):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake_w)
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        readable = select.select([conn, wake_r], [], [])[0]
+        if wake_r in readable:
+            try:
+                os.read(wake_r, 512)
+            except OSError:
+                pass
+        if conn in readable and not conn.recv(1, socket.MSG_PEEK):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(pid, 0)
+            return None
+
+
+def _serve_playbook(conn, inherited_fds):
+    """In a handler process: start one playbook and report how it ended."""
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    try:
+        fds = socket.recv_fds(conn, 1, 3)[1]
+    except (OSError, EOFError):
+        return
+    if len(fds) != 3:
+        return  # a client that only checked that the server is up
+    request = module_server.recv_message(conn)
+    pid = os.fork()
+    if pid == 0:
+        _playbook_process(request, fds, list(inherited_fds) + [conn.fileno()])
+    for fd in fds:
+        os.close(fd)
+    module_server.send_message(conn, {"pid": pid})
+    status = _wait_for_playbook(pid, conn)
+    if status is not None:
+        try:
+            module_server.send_message(conn, {"status": status})
+        except OSError:
+            pass
+
+
+def _exit_with_parent():
+    """The server goes when the daemon that started it goes (also when it is killed)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def serve(directory, lock_fd=None):
+    _exit_with_parent()
+    module_server.serve(directory, idle_timeout=None, lock_fd=lock_fd,
+                        handle_request=_serve_playbook, preload=_preload)
+
+
+# -- the daemon's side -----------------------------------------------------------------
+def server_dir(state_dir):
+    return os.path.join(state_dir, SERVER_DIR)
+
+
+def start(state_dir, env, log_path):
+    """Start the playbook server with the task playbooks' environment ``env``; returns
+    ``(Popen, client path)``.  The client waits for the server while it starts."""
+    directory = server_dir(state_dir)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    stop_stale(directory)
+    fallback = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    client = os.path.join(directory, CLIENT_NAME)
+    with open(client + ".new", "w") as handle:
+        handle.write(client_script(directory, fallback))
+    os.chmod(client + ".new", 0o755)
+    os.replace(client + ".new", client)
+    lock_fd = module_server.lock(directory)
+    try:
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "koji_adjutant.worker.playbook_server", directory,
+                 str(lock_fd), " " * COMMAND_LINE_ROOM],
+                pass_fds=(lock_fd,), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, start_new_session=True, cwd="/")
+    finally:
+        os.close(lock_fd)
+    return proc, client
+
+
+def stop_stale(directory):
+    """SIGTERM a server that a killed daemon left behind (its pid file names it; its
+    command line must name ``directory`` too, or the pid is another process's now)."""
+    try:
+        with open(os.path.join(directory, module_server.PID_NAME)) as handle:
+            pid = int(handle.read().strip())
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            cmdline = handle.read().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    if b"koji_adjutant.worker.playbook_server" in cmdline and os.fsencode(directory) in cmdline:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            return pid
+        except OSError:
+            pass
+    return None
+
+
+def stop(proc, timeout=10.0):
+    """Stop the server (the playbooks it started go on to their end)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main(argv):
+    if len(argv) != 4:
+        sys.stderr.write("usage: python -m koji_adjutant.worker.playbook_server DIR LOCK_FD "
+                         "ROOM\n")
+        return 2
+    serve(os.path.abspath(argv[1]), lock_fd=int(argv[2]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,159 @@
+"""The playbook server: task playbooks started from a pre-warmed ansible-playbook."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from koji_adjutant.worker import daemon
+from koji_adjutant.worker import playbook_server
+
+PLAYBOOK = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - ansible.builtin.debug:
+        msg: "probe={{ lookup('env', 'PROBE') }} in {{ lookup('pipe', 'pwd') }}"
+    - ansible.builtin.pause:
+        seconds: "{{ pause_seconds | default(0) | int }}"
+    - ansible.builtin.fail:
+        msg: asked to fail
+      when: fail | default(false) | bool
+"""
+
+
+def environment(**extra):
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def server(tmp_path):
+    proc, client = playbook_server.start(str(tmp_path / "state"), environment(),
+                                         str(tmp_path / "server.log"))
+    yield client
+    playbook_server.stop(proc)
+
+
+@pytest.fixture
+def playbook(tmp_path):
+    # in a directory of its own, as a task playbook's arguments name its run's directory
+    path = tmp_path / "run" / "probe-playbook.yml"
+    path.parent.mkdir()
+    path.write_text(PLAYBOOK)
+    return str(path)
+
+
+def run(client, playbook, *args, **env):
+    return subprocess.run([client, "-i", "localhost,", playbook] + list(args),
+                          env=environment(**env), cwd="/tmp", capture_output=True, text=True,
+                          timeout=120)
+
+
+def processes_naming(marker):
+    """{pid: parent's command line} of the processes whose command line names ``marker``."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                cmdline = handle.read()
+            with open("/proc/%s/stat" % pid) as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%d/cmdline" % ppid, "rb") as handle:
+                parent = handle.read()
+        except (OSError, ValueError):
+            continue
+        if marker.encode() in cmdline:
+            found[int(pid)] = parent
+    return found
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for %s" % what)
+
+
+def test_a_playbook_runs_with_the_clients_environment_directory_and_exit_code(server, playbook):
+    done = run(server, playbook, PROBE="value")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "probe=value in /tmp" in done.stdout
+    assert "playbook server" not in done.stderr
+
+    failed = run(server, playbook, "-e", "fail=true")
+    assert failed.returncode == 2
+    assert "asked to fail" in failed.stdout
+
+
+def test_the_playbook_is_forked_from_the_server_and_named_by_the_clients_command_line(
+        server, playbook, tmp_path):
+    client = subprocess.Popen([server, "-i", "localhost,", playbook, "-e", "pause_seconds=60"],
+                              env=environment(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        # the client, the playbook process and its task worker all name the playbook
+        found = wait_for(lambda: len(processes_naming(playbook)) >= 3 and processes_naming(
+            playbook), 30, "the playbook and its task worker")
+        playbook_pids = [pid for pid, parent in found.items()
+                         if b"koji_adjutant.worker.playbook_server" in parent]
+        assert len(playbook_pids) == 1
+    finally:
+        # as ansible-runner stops a run: the client's process group is killed
+        os.killpg(client.pid, signal.SIGKILL)
+        client.wait()
+    # the server kills the playbook process; its task workers (sessions of their own) are
+    # found by their command line, as the daemon finds a stopped run's processes
+    wait_for(lambda: playbook_pids[0] not in processes_naming(playbook), 10,
+             "the playbook to be killed with its client")
+    assert daemon.kill_orphan_playbooks(str(tmp_path / "run"), "the test")
+    wait_for(lambda: not processes_naming(playbook), 10, "the task workers to be killed")
+
+
+def test_without_a_server_the_client_runs_ansible_playbook_itself(tmp_path, playbook):
+    client = tmp_path / "ansible-playbook"
+    client.write_text(playbook_server.client_script(
+        str(tmp_path / "no-server"), os.path.join(os.path.dirname(sys.executable),
+                                                  "ansible-playbook")))
+    client.chmod(0o755)
+    done = run(str(client), playbook, PROBE="alone")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "probe=alone in /tmp" in done.stdout
+    assert "playbook server not reachable" in done.stderr
+
+
+def test_a_setting_other_than_the_servers_runs_the_real_ansible_playbook(server, playbook):
+    done = run(server, playbook, ANSIBLE_TIMEOUT="99", PROBE="other")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "probe=other in /tmp" in done.stdout
+    assert "Ansible setting DEFAULT_TIMEOUT differs from the server's" in done.stderr
+
+
+def test_per_run_settings_do_not_leave_the_warm_path(server, playbook, tmp_path):
+    done = run(server, playbook, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "playbook server" not in done.stderr
+
+
+def test_a_stale_server_is_stopped_when_a_new_one_starts(tmp_path):
+    state = str(tmp_path / "state")
+    first, client = playbook_server.start(state, environment(), str(tmp_path / "one.log"))
+    try:
+        wait_for(lambda: os.path.exists(os.path.join(playbook_server.server_dir(state), "pid")),
+                 30, "the first server")
+        second, client = playbook_server.start(state, environment(), str(tmp_path / "two.log"))
+        try:
+            assert first.wait(10) is not None
+        finally:
+            playbook_server.stop(second)
+    finally:
+        playbook_server.stop(first)
