@@ -26,7 +26,6 @@ Sessions
 from __future__ import annotations
 
 import json
-import os
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
 
