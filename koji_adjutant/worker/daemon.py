@@ -273,8 +273,8 @@ class Worker(object):
         for run in [run for run in self.runs.values() if run.finished]:
             try:
                 self.finish_run(run)
-            except koji.GenericError as exc:
-                LOG.warning("task %s: while reaping its playbook: %s", run.task_id, exc)
+            except Exception:  # as in the main loop: shutting down goes on
+                LOG.exception("task %s: while reaping its playbook", run.task_id)
         self.free_runs(list(self.runs.values()), "worker shutting down")
         try:
             self.session.host.updateHost(0.0, False)

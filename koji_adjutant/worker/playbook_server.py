@@ -28,7 +28,8 @@ plugin path) makes it run the real ``ansible-playbook`` instead, and so does a s
 cannot be reached: the same playbook, only slower.  Either case is said on standard error,
 so it is in the task's log.
 
-The client imports nothing but the standard library and module_server.
+The client (this module without its server part) imports no Ansible: only the standard
+library, module_server and atomic_files.
 """
 
 import atexit
@@ -44,6 +45,7 @@ import sys
 import traceback
 
 import koji_adjutant
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
 
 SERVER_DIR = "playbook-server"
@@ -107,9 +109,9 @@ def client_script(server_dir, fallback):
             % (sys.executable, server_dir, fallback))
 
 
-def client_main(server_dir, fallback, argv=None):
+def client_main(server_dir, fallback):
     """Run ``ansible-playbook ARGS`` through the server of ``server_dir``; the exit code."""
-    argv = [fallback] + list(sys.argv[1:] if argv is None else argv)
+    argv = [fallback] + sys.argv[1:]
     try:
         try:
             sock = module_server.connect_running(server_dir)
@@ -164,13 +166,15 @@ def _preload():
     from ansible import constants
 
     _BASELINE.update(_settings(constants))
-    _BASELINE["(configuration file)"] = constants.config._config_file
 
 
 def _settings(constants):
-    return dict((name, getattr(constants, name))
-                for name in constants.config.get_configuration_definitions()
-                if hasattr(constants, name))
+    """Every Ansible setting as read now, and the configuration file it came from."""
+    settings = dict((name, getattr(constants, name))
+                    for name in constants.config.get_configuration_definitions()
+                    if hasattr(constants, name))
+    settings["(configuration file)"] = constants.config._config_file
+    return settings
 
 
 def _set_command_line(argv):
@@ -195,7 +199,6 @@ def _reload_ansible_config():
     old = constants.config
     importlib.reload(constants)
     settings = _settings(constants)
-    settings["(configuration file)"] = constants.config._config_file
     for name, value in _BASELINE.items():
         if name not in PER_RUN_SETTINGS and settings.get(name) != value:
             return name
@@ -269,11 +272,11 @@ def _playbook_process(request, fds, inherited_fds):
         try:
             _set_command_line(argv)
             differs = _reload_ansible_config()
+            reason = differs and "Ansible setting %s differs from the server's" % differs
         except (OSError, ValueError) as exc:
-            differs = "(%s)" % exc
-        if differs:
-            sys.stderr.write("playbook server: Ansible setting %s differs from the server's: "
-                             "running %s\n" % (differs, argv[0]))
+            reason = "cannot take the client's command line (%s)" % exc
+        if reason:
+            sys.stderr.write("playbook server: %s: running %s\n" % (reason, argv[0]))
             sys.stderr.flush()
             os.execve(argv[0], argv, request["env"])
         sys.argv = list(argv)
@@ -362,10 +365,7 @@ def start(state_dir, env, log_path):
     stop_stale(directory)
     fallback = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     client = os.path.join(directory, CLIENT_NAME)
-    with open(client + ".new", "w") as handle:
-        handle.write(client_script(directory, fallback))
-    os.chmod(client + ".new", 0o755)
-    os.replace(client + ".new", client)
+    atomic_files.write_text(client, client_script(directory, fallback), mode=0o755)
     lock_fd = module_server.lock(directory)
     try:
         with open(log_path, "ab") as log:

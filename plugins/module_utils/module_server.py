@@ -111,7 +111,6 @@ def _open_dir(directory):
 # (public names: the worker's playbook server speaks the same framing)
 send_message = _send_message
 recv_message = _recv_message
-recv_exactly = _recv_exactly
 
 
 # -- the client (the warm_local connection plugin, and the daemon's early start) --

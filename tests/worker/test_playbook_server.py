@@ -111,11 +111,12 @@ def test_the_playbook_is_forked_from_the_server_and_named_by_the_clients_command
         # as ansible-runner stops a run: the client's process group is killed
         os.killpg(client.pid, signal.SIGKILL)
         client.wait()
-    # the server kills the playbook process; its task workers (sessions of their own) are
-    # found by their command line, as the daemon finds a stopped run's processes
+    # the server kills the playbook process; a task worker still running (a session of its
+    # own; it may also have gone with its playbook already) is found by its command line, as
+    # the daemon finds a stopped run's processes
     wait_for(lambda: playbook_pids[0] not in processes_naming(playbook), 10,
              "the playbook to be killed with its client")
-    assert daemon.kill_orphan_playbooks(str(tmp_path / "run"), "the test")
+    daemon.kill_orphan_playbooks(str(tmp_path / "run"), "the test")
     wait_for(lambda: not processes_naming(playbook), 10, "the task workers to be killed")
 
 
