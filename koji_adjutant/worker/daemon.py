@@ -498,12 +498,13 @@ class Worker(object):
             self._fail(run.task_id, 1, message)
         self.expire_buildroots(run.task_id)
         elapsed = time.time() - run.started
-        LOG.info("task %s (%s) done in %.1fs: runner %s", run.task_id, run.method, elapsed, status)
         hub_session.close_task_session(self.session, run.session_id)
         final = koji.TASK_STATES[info["state"]] if info else "MISSING"
         self.record_finished(run, final, elapsed)
         self.cleanup_run(run, keep_task_dir=final != "CLOSED")
         del self.runs[run.task_id]
+        # once nothing of the run is left (its module server stopped, its directory gone)
+        LOG.info("task %s (%s) done in %.1fs: runner %s", run.task_id, run.method, elapsed, status)
 
     def record_finished(self, run, final_state, elapsed):
         """Metrics and the recent-task record of the status server."""

@@ -209,6 +209,14 @@ def _reload_ansible_config():
     return None
 
 
+def _forget_server_temporary_directory():
+    """Drop the exit handler that removes the server's own Ansible temporary directory
+    (reading Ansible's settings again makes this process one of its own)."""
+    from ansible.utils.path import cleanup_tmp_file
+
+    atexit.unregister(cleanup_tmp_file)
+
+
 def _forget_plain_collection_imports():
     """This module came in through a plain import of ``ansible_collections.koji_adjutant``
     (module_server); a playbook imports collections through Ansible's collection loader
@@ -265,8 +273,10 @@ def _playbook_process(request, fds, inherited_fds):
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
-        # the server's exit handlers (its own temporary directory) are not this process's
-        atexit._clear()  # pylint: disable=protected-access
+        # the server's temporary directory is not this process's to remove at exit (the
+        # interpreter's own exit handlers stay: multiprocessing's ends the task workers
+        # still running, as at the end of a new ansible-playbook)
+        _forget_server_temporary_directory()
         _forget_plain_collection_imports()
         random.seed()
         try:

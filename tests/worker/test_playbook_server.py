@@ -139,6 +139,25 @@ def test_a_setting_other_than_the_servers_runs_the_real_ansible_playbook(server,
     assert "Ansible setting DEFAULT_TIMEOUT differs from the server's" in done.stderr
 
 
+def test_a_playbook_leaves_the_servers_temporary_directory_alone(server, playbook):
+    state = os.path.dirname(server)
+    pid = wait_for(lambda: os.path.exists(os.path.join(state, "pid")) and open(
+        os.path.join(state, "pid")).read().strip(), 30, "the server")
+    local_tmp = os.path.expanduser("~/.ansible/tmp")
+
+    def servers_own():
+        return [name for name in os.listdir(local_tmp)
+                if name.startswith("ansible-local-%s" % pid)]
+
+    # the server has read Ansible's settings (and made its temporary directory) once it
+    # has served a playbook
+    assert run(server, playbook).returncode == 0
+    before = servers_own()
+    assert before
+    assert run(server, playbook).returncode == 0
+    assert servers_own() == before
+
+
 def test_per_run_settings_do_not_leave_the_warm_path(server, playbook, tmp_path):
     done = run(server, playbook, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts"))
     assert done.returncode == 0, done.stdout + done.stderr
