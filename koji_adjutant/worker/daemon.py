@@ -59,6 +59,8 @@ CACHE_PRUNE_INTERVAL = 600
 
 # the module servers of a task playbook (warm_local connection), in its private dir
 MODULE_SERVER_DIR = "module-server"
+# the daemon's template they are forked from, in the state directory
+MODULE_SERVER_TEMPLATE_DIR = "module-server-template"
 # the AnsiballZ payloads of the collection's modules, kept between playbooks (warm_local)
 ANSIBALLZ_CACHE_DIR = "ansiballz-cache"
 
@@ -169,6 +171,8 @@ class Worker(object):
         # [adjutant] playbook_server: its Popen, and the client ansible-runner runs
         self.playbook_server = None
         self.playbook_client = None
+        # [adjutant] module_server: the template the playbooks' module servers are forked from
+        self.module_server_template = None
 
     # -- set-up and tear-down ------------------------------------------------
     def start(self):
@@ -185,6 +189,8 @@ class Worker(object):
             if not os.path.isdir(directory):
                 os.makedirs(directory, 0o755)
         self.recover()
+        if self.config.module_server:
+            self.start_module_server_template()
         if self.config.playbook_server:
             self.start_playbook_server()
 
@@ -204,6 +210,31 @@ class Worker(object):
     def stop_playbook_server(self):
         playbook_server.stop(self.playbook_server)
         self.playbook_server = None
+
+    def module_server_template_dir(self):
+        return os.path.join(self.config.state_dir, MODULE_SERVER_TEMPLATE_DIR)
+
+    def start_module_server_template(self):
+        """Start the interpreter the playbooks' module servers are forked from."""
+        if not os.path.isdir(self.config.log_dir):
+            os.makedirs(self.config.log_dir, 0o755)
+        try:
+            self.module_server_template = module_server.start_template(
+                self.module_server_template_dir(),
+                os.path.join(self.config.log_dir, "module-server-template.log"))
+        except (OSError, module_server.ModuleServerError) as exc:
+            LOG.warning("cannot start the module server template (each playbook's module "
+                        "server starts an interpreter of its own): %s", exc)
+            self.module_server_template = None
+
+    def stop_module_server_template(self):
+        module_server.stop_process(self.module_server_template)
+        self.module_server_template = None
+
+    def stop_servers(self):
+        """The daemon's own servers (the playbooks' module servers end with their runs)."""
+        self.stop_playbook_server()
+        self.stop_module_server_template()
 
     def runs_dir(self):
         return os.path.join(self.config.state_dir, "runs")
@@ -282,7 +313,7 @@ class Worker(object):
         except koji.GenericError as exc:
             LOG.warning("during shutdown: %s", exc)
         self.stop_status_server()
-        self.stop_playbook_server()
+        self.stop_servers()
 
     def stop_status_server(self):
         if self.status_server is not None:
@@ -353,7 +384,7 @@ class Worker(object):
 
     def restart(self):
         self.stop_status_server()
-        self.stop_playbook_server()
+        self.stop_servers()
         try:
             self.session.host.updateHost(0.0, False)
             self.session.logout()
@@ -454,7 +485,9 @@ class Worker(object):
             run.thread.start()
             return
         if self.config.module_server:
-            run.module_server = start_module_server(private_dir)
+            template = (self.module_server_template_dir()
+                        if self.module_server_template is not None else None)
+            run.module_server = start_module_server(private_dir, template)
         playbook = os.path.join(self.config.playbook_root, "tasks", "%s.yml" % claim.method)
         extravars = {
             "koji_task_id": task_id,
@@ -661,13 +694,14 @@ def playbook_host_vars(config, private_dir):
     return host
 
 
-def start_module_server(private_dir):
+def start_module_server(private_dir, template=None):
     """Start the playbook's module server while ansible-playbook starts (its first module
-    call would start it otherwise); returns its Popen or None."""
+    call would start it otherwise), forked from the daemon's template when there is one;
+    returns the Popen of an interpreter started for it, or None."""
     directory = module_server.server_directory(os.path.join(private_dir, MODULE_SERVER_DIR),
                                                sys.executable)
     try:
-        return module_server.start(directory, sys.executable)
+        return module_server.start(directory, sys.executable, template=template)
     except (OSError, module_server.ModuleServerError) as exc:
         LOG.warning("cannot start the module server in %s: %s", directory, exc)
         return None
@@ -679,7 +713,7 @@ def stop_module_servers(private_dir, started=None, timeout=5.0):
     pids = module_server.stop_servers(os.path.join(private_dir, MODULE_SERVER_DIR))
     deadline = time.time() + timeout
     while pids and time.time() < deadline:
-        pids = [pid for pid in pids if _process_alive(pid)]
+        pids = [pid for pid in pids if module_server.process_running(pid)]
         if pids:
             time.sleep(0.05)
     if started is not None:
@@ -688,14 +722,6 @@ def stop_module_servers(private_dir, started=None, timeout=5.0):
         except subprocess.TimeoutExpired:
             started.kill()
             started.wait()
-
-
-def _process_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def kill_orphan_playbooks(runs_dir, left_by="a previous run"):

@@ -49,9 +49,8 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomi
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
 
 SERVER_DIR = "playbook-server"
+MODULE_NAME = "koji_adjutant.worker.playbook_server"
 CLIENT_NAME = "ansible-playbook"
-# room kept in the server's command line for a playbook's own (its arguments name its run)
-COMMAND_LINE_ROOM = 8192
 # Ansible settings that differ from run to run by design
 PER_RUN_SETTINGS = frozenset(("DEFAULT_LOCAL_TMP", "CACHE_PLUGIN_CONNECTION"))
 # what the server imports once: Ansible's playbook command line and what every task
@@ -177,20 +176,6 @@ def _settings(constants):
     return settings
 
 
-def _set_command_line(argv):
-    """Make /proc/self/cmdline read ``argv``: written over this process's own argument area
-    (the server was started with ``COMMAND_LINE_ROOM`` bytes of it to spare)."""
-    with open("/proc/self/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    start, end = int(fields[45]), int(fields[46])
-    data = b"\0".join(os.fsencode(arg) for arg in argv) + b"\0"
-    if len(data) > end - start:
-        raise ValueError("a command line of %d bytes (room for %d)" % (len(data), end - start))
-    with open("/proc/self/mem", "r+b", buffering=0) as memory:
-        memory.seek(start)
-        memory.write(data.ljust(end - start, b"\0"))
-
-
 def _reload_ansible_config():
     """Re-read Ansible's settings with this run's environment; None when they are the
     server's (but for the per-run ones), else the name of the first that differs."""
@@ -280,7 +265,7 @@ def _playbook_process(request, fds, inherited_fds):
         _forget_plain_collection_imports()
         random.seed()
         try:
-            _set_command_line(argv)
+            module_server.set_command_line(argv)
             differs = _reload_ansible_config()
             reason = differs and "Ansible setting %s differs from the server's" % differs
         except (OSError, ValueError) as exc:
@@ -346,18 +331,8 @@ def _serve_playbook(conn, inherited_fds):
             pass
 
 
-def _exit_with_parent():
-    """The server goes when the daemon that started it goes (also when it is killed)."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def serve(directory, lock_fd=None):
-    _exit_with_parent()
+    module_server.exit_with_parent()
     module_server.serve(directory, idle_timeout=None, lock_fd=lock_fd,
                         handle_request=_serve_playbook, preload=_preload)
 
@@ -372,7 +347,7 @@ def start(state_dir, env, log_path):
     ``(Popen, client path)``.  The client waits for the server while it starts."""
     directory = server_dir(state_dir)
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    stop_stale(directory)
+    module_server.stop_stale(directory, MODULE_NAME)
     fallback = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     client = os.path.join(directory, CLIENT_NAME)
     atomic_files.write_text(client, client_script(directory, fallback), mode=0o755)
@@ -380,8 +355,8 @@ def start(state_dir, env, log_path):
     try:
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "koji_adjutant.worker.playbook_server", directory,
-                 str(lock_fd), " " * COMMAND_LINE_ROOM],
+                [sys.executable, "-m", MODULE_NAME, directory,
+                 str(lock_fd), " " * module_server.COMMAND_LINE_ROOM],
                 pass_fds=(lock_fd,), env=env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=log, start_new_session=True, cwd="/")
     finally:
@@ -389,35 +364,9 @@ def start(state_dir, env, log_path):
     return proc, client
 
 
-def stop_stale(directory):
-    """SIGTERM a server that a killed daemon left behind (its pid file names it; its
-    command line must name ``directory`` too, or the pid is another process's now)."""
-    try:
-        with open(os.path.join(directory, module_server.PID_NAME)) as handle:
-            pid = int(handle.read().strip())
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            cmdline = handle.read().split(b"\0")
-    except (OSError, ValueError):
-        return None
-    if b"koji_adjutant.worker.playbook_server" in cmdline and os.fsencode(directory) in cmdline:
-        try:
-            os.kill(pid, signal.SIGTERM)
-            return pid
-        except OSError:
-            pass
-    return None
-
-
 def stop(proc, timeout=10.0):
     """Stop the server (the playbooks it started go on to their end)."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    module_server.stop_process(proc, timeout)
 
 
 def main(argv):

@@ -167,3 +167,92 @@ def test_sigterm_while_serving_connections_stops_the_server(tmp_path):
                 proc.kill()
                 proc.wait()
         assert not os.path.exists(os.path.join(directory, module_server.SOCKET_NAME))
+
+
+@pytest.fixture
+def template(tmp_path):
+    directory = str(tmp_path / "template")
+    proc = module_server.start_template(directory, str(tmp_path / "template.log"))
+    yield directory, proc
+    module_server.stop_process(proc)
+
+
+def cmdline(pid):
+    with open("/proc/%d/cmdline" % pid, "rb") as handle:
+        return [arg.decode() for arg in handle.read().split(b"\0") if arg]
+
+
+def stat_fields(pid):
+    with open("/proc/%d/stat" % pid) as handle:
+        return handle.read().rsplit(")", 1)[1].split()
+
+
+def test_a_server_forked_from_the_template_runs_modules_named_by_its_directory(template,
+                                                                                tmp_path):
+    template_dir, template_proc = template
+    directory = str(tmp_path / "run" / "server")
+    try:
+        # no interpreter started: the template forks the server (while it still imports,
+        # the client waits)
+        assert module_server.start(directory, sys.executable, template=template_dir) is None
+        payload = "import os, sys\nprint('koji' in sys.modules, os.environ['PROBE'])\n"
+        assert run(directory, payload, env={"PROBE": "x"}) == (0, b"True x\n", b"")
+        pid = server_pid(directory)
+        assert pid != template_proc.pid
+        # as a server started fresh: its command line names its directory (the daemon finds
+        # a stopped playbook's processes by that), in a session of its own
+        script = os.path.splitext(module_server.__file__)[0] + ".py"
+        assert cmdline(pid) == [sys.executable, script, directory]
+        fields = stat_fields(pid)
+        assert int(fields[1]) == template_proc.pid
+        assert int(fields[3]) == pid
+        # and it serves like one: stopped by stop_servers, the template goes on
+        assert module_server.stop_servers(str(tmp_path / "run")) == [pid]
+        deadline = time.time() + 10
+        while alive(pid) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not alive(pid)
+        assert template_proc.poll() is None
+        other = str(tmp_path / "run2" / "server")
+        assert module_server.start(other, sys.executable, template=template_dir) is None
+        assert run(other, "print('again')\n") == (0, b"again\n", b"")
+    finally:
+        module_server.stop_servers(str(tmp_path / "run"))
+        module_server.stop_servers(str(tmp_path / "run2"))
+
+
+def test_without_a_usable_template_the_server_starts_an_interpreter(template, tmp_path):
+    template_dir = template[0]
+    cases = [(str(tmp_path / "no-template"), sys.executable, "No such file"),
+             (template_dir, os.path.realpath(sys.executable) + "-other", "the template runs")]
+    for number, (where, interpreter, reason) in enumerate(cases):
+        directory = str(tmp_path / ("fallback%d" % number))
+        # another interpreter: only its name differs here, the server is this interpreter
+        os.symlink(sys.executable, str(tmp_path / ("python%d" % number)))
+        proc = module_server.start(directory, interpreter if number == 0 else
+                                   str(tmp_path / ("python%d" % number)), template=where)
+        try:
+            assert proc is not None
+            assert run(directory, "print('fresh')\n") == (0, b"fresh\n", b"")
+            assert server_pid(directory) == proc.pid
+            with open(os.path.join(directory, module_server.LOG_NAME)) as log:
+                assert reason in log.read()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def test_a_stale_template_is_stopped_when_a_new_one_starts(tmp_path):
+    directory = str(tmp_path / "template")
+    first = module_server.start_template(directory, str(tmp_path / "one.log"))
+    try:
+        os.close(module_server.lock(directory))  # it listens (and wrote its pid)
+        second = module_server.start_template(directory, str(tmp_path / "two.log"))
+        try:
+            assert first.wait(10) == 0
+            os.close(module_server.lock(directory))
+            assert server_pid(directory) == second.pid
+        finally:
+            module_server.stop_process(second)
+    finally:
+        module_server.stop_process(first)
