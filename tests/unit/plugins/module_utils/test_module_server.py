@@ -187,8 +187,8 @@ def stat_fields(pid):
         return handle.read().rsplit(")", 1)[1].split()
 
 
-def test_a_server_forked_from_the_template_runs_modules_named_by_its_directory(template,
-                                                                                tmp_path):
+def test_a_server_forked_from_the_template_runs_modules_named_by_its_directory(
+        template, tmp_path):
     template_dir, template_proc = template
     directory = str(tmp_path / "run" / "server")
     try:
