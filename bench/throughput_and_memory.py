@@ -102,10 +102,11 @@ class ModuleServerSampler(RssSampler):
             self.stopped.wait(self.interval)
 
 
-def playbook_server_pid(state_dir):
-    """The worker's playbook server (0 when it has none)."""
+def server_pid(state_dir, name):
+    """One of the worker's own servers, by its directory in ``state_dir`` (0 when it has
+    none): the playbook server, the module server template."""
     try:
-        with open(os.path.join(state_dir, "playbook-server", "pid")) as handle:
+        with open(os.path.join(state_dir, name, "pid")) as handle:
             return int(handle.read())
     except (OSError, ValueError):
         return 0
@@ -161,8 +162,11 @@ def batch(args, interval, sample_idle):
                 solo.append(info["completion_ts"] - info["start_ts"])
             busy = RssSampler(worker.pid)
             busy.start()
-            playbook_server = RssSampler(playbook_server_pid(os.path.join(tmp, "w", "state")))
+            state_dir = os.path.join(tmp, "w", "state")
+            playbook_server = RssSampler(server_pid(state_dir, "playbook-server"))
             playbook_server.start()
+            template = RssSampler(server_pid(state_dir, "module-server-template"))
+            template.start()
             servers = ModuleServerSampler(os.path.join(tmp, "w", "state", "runs"))
             servers.start()
             start, cpu_start = time.time(), busy_cpu_seconds()
@@ -171,12 +175,12 @@ def batch(args, interval, sample_idle):
                      for task_id in ids]
             makespan = max(i["completion_ts"] for i in infos) - start
             result["cpu_per_task"] = (busy_cpu_seconds() - cpu_start) / args.tasks
-            for sampler in (busy, servers, playbook_server):
+            for sampler in (busy, servers, playbook_server, template):
                 sampler.stopped.set()
                 sampler.join()
             time.sleep(5)
             result.update(busy=busy.samples, servers=servers.samples, after=rss_mb(worker.pid),
-                          playbook_server=playbook_server.samples)
+                          playbook_server=playbook_server.samples, template=template.samples)
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(60)
@@ -243,6 +247,10 @@ def main():
     if playbook_servers:
         print("playbook server RSS          max %.1f MB (one per worker, a process of its own; "
               "the playbooks it forks share its pages)" % max(playbook_servers))
+    templates = [value for result in results for value in result["template"]]
+    if templates:
+        print("module server template RSS   max %.1f MB (one per worker, a process of its own; "
+              "the module servers forked from it share its pages)" % max(templates))
     if servers:
         print("module server RSS            max %.1f MB per running playbook (a process of "
               "its own, not the daemon's)" % max(servers))

@@ -194,14 +194,18 @@ class Worker(object):
         if self.config.playbook_server:
             self.start_playbook_server()
 
-    def start_playbook_server(self):
-        """Start the playbook server with the environment the task playbooks get."""
+    def server_log(self, name):
+        """The log file of one of the daemon's own servers (in ``log_dir``, made if need be)."""
         if not os.path.isdir(self.config.log_dir):
             os.makedirs(self.config.log_dir, 0o755)
+        return os.path.join(self.config.log_dir, name)
+
+    def start_playbook_server(self):
+        """Start the playbook server with the environment the task playbooks get."""
         try:
             self.playbook_server, self.playbook_client = playbook_server.start(
                 self.config.state_dir, playbook_environment(),
-                os.path.join(self.config.log_dir, "playbook-server.log"))
+                self.server_log("playbook-server.log"))
         except (OSError, module_server.ModuleServerError) as exc:
             LOG.warning("cannot start the playbook server (each task starts ansible-playbook "
                         "itself): %s", exc)
@@ -216,12 +220,9 @@ class Worker(object):
 
     def start_module_server_template(self):
         """Start the interpreter the playbooks' module servers are forked from."""
-        if not os.path.isdir(self.config.log_dir):
-            os.makedirs(self.config.log_dir, 0o755)
         try:
             self.module_server_template = module_server.start_template(
-                self.module_server_template_dir(),
-                os.path.join(self.config.log_dir, "module-server-template.log"))
+                self.module_server_template_dir(), self.server_log("module-server-template.log"))
         except (OSError, module_server.ModuleServerError) as exc:
             LOG.warning("cannot start the module server template (each playbook's module "
                         "server starts an interpreter of its own): %s", exc)
@@ -712,10 +713,7 @@ def stop_module_servers(private_dir, started=None, timeout=5.0):
     ``started`` is the Popen of the one the daemon started (reaped here)."""
     pids = module_server.stop_servers(os.path.join(private_dir, MODULE_SERVER_DIR))
     deadline = time.time() + timeout
-    while pids and time.time() < deadline:
-        pids = [pid for pid in pids if module_server.process_running(pid)]
-        if pids:
-            time.sleep(0.05)
+    module_server.wait_ended(pids, timeout)
     if started is not None:
         try:
             started.wait(max(0.1, deadline - time.time()))

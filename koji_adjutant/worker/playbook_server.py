@@ -40,7 +40,6 @@ import random
 import select
 import signal
 import socket
-import subprocess
 import sys
 import traceback
 
@@ -347,20 +346,11 @@ def start(state_dir, env, log_path):
     ``(Popen, client path)``.  The client waits for the server while it starts."""
     directory = server_dir(state_dir)
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    module_server.stop_stale(directory, MODULE_NAME)
     fallback = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     client = os.path.join(directory, CLIENT_NAME)
     atomic_files.write_text(client, client_script(directory, fallback), mode=0o755)
-    lock_fd = module_server.lock(directory)
-    try:
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", MODULE_NAME, directory,
-                 str(lock_fd), " " * module_server.COMMAND_LINE_ROOM],
-                pass_fds=(lock_fd,), env=env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=log, start_new_session=True, cwd="/")
-    finally:
-        os.close(lock_fd)
+    proc = module_server.start_long_lived(directory, MODULE_NAME,
+                                          [sys.executable, "-m", MODULE_NAME], log_path, env=env)
     return proc, client
 
 

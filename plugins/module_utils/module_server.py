@@ -228,16 +228,25 @@ def start_template(directory, log_path):
     A template a killed daemon left behind is stopped first.  Module servers can
     be started from it at once: :func:`start` waits for it while it imports.
     """
+    return start_long_lived(directory, TEMPLATE_OPTION,
+                            [sys.executable, _script(), TEMPLATE_OPTION], log_path)
+
+
+def start_long_lived(directory, marker, command, log_path, env=None):
+    """Start one of the worker daemon's own servers (a template, the playbook server):
+    ``command DIR LOCK_FD ROOM``, in a session of its own, with ``COMMAND_LINE_ROOM``
+    bytes of spare command line for what it forks.  One that a killed daemon left in
+    ``directory`` (its command line names ``marker``) is stopped first.  Returns its Popen;
+    ``directory``'s lock is held by it until it listens."""
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    stop_stale(directory, TEMPLATE_OPTION)
+    stop_stale(directory, marker)
     lock_fd = _lock(directory, START_TIMEOUT)
     try:
         with open(log_path, "ab") as log:
             return subprocess.Popen(
-                [sys.executable, _script(), TEMPLATE_OPTION, directory, str(lock_fd),
-                 " " * COMMAND_LINE_ROOM],
-                pass_fds=(lock_fd,), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True, cwd="/")
+                list(command) + [directory, str(lock_fd), " " * COMMAND_LINE_ROOM],
+                pass_fds=(lock_fd,), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, start_new_session=True, cwd="/")
     finally:
         os.close(lock_fd)
 
@@ -256,17 +265,25 @@ def stop_stale(directory, marker, timeout=10.0):
         return None
     if os.fsencode(marker) not in cmdline or os.fsencode(directory) not in cmdline:
         return None
-    deadline = time.time() + timeout
-    signum = signal.SIGTERM
-    while process_running(pid):
+    for signum in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.kill(pid, signum)
         except OSError:
             break
-        if time.time() > deadline:
-            signum = signal.SIGKILL
-        time.sleep(0.05)
+        if not wait_ended([pid], timeout):
+            break
     return pid
+
+
+def wait_ended(pids, timeout):
+    """Wait up to ``timeout`` seconds for the processes ``pids`` to end; those still
+    running."""
+    deadline = time.time() + timeout
+    running = [pid for pid in pids if process_running(pid)]
+    while running and time.time() < deadline:
+        time.sleep(0.05)
+        running = [pid for pid in running if process_running(pid)]
+    return running
 
 
 def process_running(pid):
