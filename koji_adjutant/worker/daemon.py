@@ -204,7 +204,7 @@ class Worker(object):
         """Start the playbook server with the environment the task playbooks get."""
         try:
             self.playbook_server, self.playbook_client = playbook_server.start(
-                self.config.state_dir, playbook_environment(),
+                self.config.state_dir, playbook_environment(self.config),
                 self.server_log("playbook-server.log"))
         except (OSError, module_server.ModuleServerError) as exc:
             LOG.warning("cannot start the playbook server (each task starts ansible-playbook "
@@ -510,7 +510,7 @@ class Worker(object):
             how = {"playbook": playbook}
         run.thread, run.runner = ansible_runner.run_async(
             private_data_dir=private_dir, extravars=extravars,
-            inventory=inventory, envvars=PLAYBOOK_ENVVARS, ident="task", quiet=True,
+            inventory=inventory, envvars=playbook_envvars(self.config), ident="task", quiet=True,
             cancel_callback=lambda: run.cancel_requested,
             event_handler=lambda event: run.on_event(event, self.metrics, self._wake.set),
             finished_callback=lambda _runner: self._wake.set(),
@@ -671,12 +671,20 @@ PLAYBOOK_ENVVARS = {
 RUNNER_SETTINGS = {"pexpect_timeout": 0.2, "suppress_ansible_output": True}
 
 
-def playbook_environment():
+def playbook_envvars(config):
+    """``PLAYBOOK_ENVVARS`` and what the worker's settings add: the play strategy
+    (``[adjutant] playbook_strategy``)."""
+    envvars = dict(PLAYBOOK_ENVVARS)
+    envvars["ANSIBLE_STRATEGY"] = config.playbook_strategy
+    return envvars
+
+
+def playbook_environment(config):
     """The environment ansible-runner gives a task playbook (it adds its event callback and
-    its settings to ``PLAYBOOK_ENVVARS``); the run's own directories differ from run to run."""
+    its settings to ``playbook_envvars``); the run's own directories differ from run to run."""
     with tempfile.TemporaryDirectory(prefix="koji-adjutant-env-") as private_dir:
         runner_config = ansible_runner.RunnerConfig(
-            private_data_dir=private_dir, playbook="none.yml", envvars=PLAYBOOK_ENVVARS,
+            private_data_dir=private_dir, playbook="none.yml", envvars=playbook_envvars(config),
             ident="env", quiet=True, settings=RUNNER_SETTINGS)
         runner_config.prepare()
         return dict(runner_config.env)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import socket
 
 DEFAULT_CONFIG_FILE = "/etc/kojid/kojid.conf"
@@ -88,6 +89,15 @@ def _choice(*choices):
             raise ValueError("expected one of: %s" % ", ".join(choices))
         return value
     return check
+
+
+def _plugin_name(value):
+    """An Ansible plugin name: ``name`` (ansible.builtin's) or ``namespace.collection.name``."""
+    value = value.strip()
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)?$",
+                    value):
+        raise ValueError("expected a plugin name such as linear or namespace.collection.name")
+    return value
 
 
 def _key_values(value):
@@ -239,6 +249,7 @@ ADJUTANT_OPTIONS = (
     ("buildroot_cache_max_images", _positive(_int), 20),
     ("module_server", _bool, True),
     ("playbook_server", _bool, True),
+    ("playbook_strategy", _plugin_name, "koji_adjutant.builder.linear_blocking"),
 )
 
 _KNOWN_SECTIONS = ("kojid", "adjutant")

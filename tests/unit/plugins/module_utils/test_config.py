@@ -36,6 +36,9 @@ def test_adjutant_section_and_environment_override(tmp_path):
     ("[adjutant]\nno_such_key = 1\n", "[adjutant] no_such_key: unknown setting"),
     ("[adjutant]\ncontainer_timeouts = pull=abc\n", "container_timeouts"),
     ("[adjutant]\nmonitoring_bind = nohost\n", "monitoring_bind"),
+    ("[adjutant]\nplaybook_strategy = koji_adjutant.linear_blocking\n",
+     "[adjutant] playbook_strategy = 'koji_adjutant.linear_blocking': expected a plugin name"),
+    ("[adjutant]\nplaybook_strategy = linear; rm -rf\n", "[adjutant] playbook_strategy"),
 ])
 def test_bad_values_name_the_key(tmp_path, extra, message):
     with pytest.raises(config_lib.ConfigError) as excinfo:
