@@ -40,8 +40,8 @@ class _NotifyingDeque(deque):
         super(_NotifyingDeque, self).__init__(iterable)
         self.condition = condition
 
-    def append(self, item):
-        super(_NotifyingDeque, self).append(item)
+    def append(self, x):
+        super(_NotifyingDeque, self).append(x)
         try:
             self.condition.notify_all()
         except RuntimeError:  # appended without the lock: the waiter's timeout finds it
