@@ -5,7 +5,8 @@
 
 The container is started once per task (``sleep infinity`` as its command), each
 build step runs in it with ``podman exec`` as its own command, and the container
-is removed when the task ends, whatever happened.  The step that starts the
+is removed when the task ends, whatever happened (it runs with ``--rm``: a container whose
+main process ended is removed by podman's own clean-up).  The step that starts the
 container may instead run as the start of its main process, before the sleep
 (``start_step_argv``): that saves the step a ``podman exec``.  Containers carry labels that
 name the worker and the task, so orphans are found after a crash.
@@ -78,7 +79,7 @@ def image_present(image):
     return podman(["image", "exists", image], check=False).returncode == 0
 
 
-def _local_image(image):
+def local_image(image):
     """``{"id", "digest"}`` of a local image, or None when it is not here."""
     proc = podman(["image", "inspect", "--format", "{{.Id}} {{.Digest}}", image], check=False)
     info = proc.stdout.split() if proc.returncode == 0 else []
@@ -89,12 +90,12 @@ def _local_image(image):
 
 def ensure_image(image, pull_policy="if-not-present", timeout=300):
     """Make ``image`` available locally per the pull policy; return ``{"id", "digest"}``."""
-    local = _local_image(image)
+    local = local_image(image)
     if pull_policy == "always" or (pull_policy == "if-not-present" and local is None):
         proc = podman(["pull", "-q", image], check=False, timeout=timeout)
         if proc.returncode != 0 and not (local is not None and pull_policy == "always"):
             raise ContainerError("cannot pull image %s: %s" % (image, proc.stderr.strip()))
-        local = _local_image(image)
+        local = local_image(image)
     if local is None:
         if pull_policy == "never":
             raise ContainerError("image %s is not present and image_pull_policy is 'never'"
@@ -104,16 +105,18 @@ def ensure_image(image, pull_policy="if-not-present", timeout=300):
 
 
 def container_status(name):
-    """``{"status": "running"|"exited"|…, "pid": int, "id": str}``, or None when there is
-    no such container (one inspect: what a step needs to know before it runs)."""
+    """``{"status": "running"|"exited"|…, "pid": int, "id": str, "image_id": str,
+    "image_digest": str}``, or None when there is no such container (one inspect: what a
+    step needs to know before it runs, and what the container was started from)."""
     proc = podman(["container", "inspect", "--format",
-                   "{{.State.Status}} {{.State.Pid}} {{.Id}}", name], check=False)
+                   "{{.State.Status}} {{.State.Pid}} {{.Id}} {{.Image}} {{.ImageDigest}}",
+                   name], check=False)
     words = proc.stdout.split() if proc.returncode == 0 else []
     if not words:
         return None
-    pid = words[1] if len(words) > 1 else ""
-    return {"status": words[0], "pid": int(pid) if pid.isdigit() else 0,
-            "id": words[2] if len(words) > 2 else ""}
+    words += [""] * (5 - len(words))
+    return {"status": words[0], "pid": int(words[1]) if words[1].isdigit() else 0,
+            "id": words[2], "image_id": words[3], "image_digest": words[4]}
 
 
 # -- what the steps of a task know of its running container, without asking podman --------
@@ -147,9 +150,9 @@ def forget_running(state_dir, name):
             pass
 
 
-def running_status(state_dir, name, proc_root="/proc"):
-    """``container_status`` of the task container, from the note of the step that started
-    it while its main process is alive in the container's cgroup, else from podman."""
+def noted_running(state_dir, name, proc_root="/proc"):
+    """The noted ``container_status`` of the task container while its main process is
+    alive in the container's cgroup (whose path names the container id), else None."""
     try:
         with open(_run_state_path(state_dir, name)) as handle:
             noted = json.load(handle)
@@ -158,6 +161,15 @@ def running_status(state_dir, name, proc_root="/proc"):
                 return {"status": "running", "pid": int(noted["pid"]), "id": noted["id"]}
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    return None
+
+
+def running_status(state_dir, name, proc_root="/proc"):
+    """``container_status`` of the task container, from the note of the step that started
+    it while its main process is alive in the container's cgroup, else from podman."""
+    noted = noted_running(state_dir, name, proc_root)
+    if noted:
+        return noted
     status = container_status(name)
     if status and status["status"] == "running":
         note_running(state_dir, name, status)
@@ -173,16 +185,21 @@ def container_state(name):
 
 
 def start_task_container(config, task_id, method, image, builddir, network=False,
-                         mounts=(), extra_args=(), start_step=None, user=None):
-    """Start the task's container (a stopped one of the task is replaced); return its name.
+                         mounts=(), extra_args=(), start_step=None, user=None,
+                         pull_policy=None):
+    """Start the task's container (one of the task that is there already is replaced);
+    return its name.
 
     ``builddir`` (the task's directory on the host) is mounted at /builddir;
     it is the only writable host path.  ``network`` False means ``--network none``.
     ``start_step`` (from ``start_step_argv``) is the main process's command instead of
-    a bare sleep, run as ``user``.
+    a bare sleep, run as ``user``.  ``pull_policy`` ``never``: the image must be here (the
+    caller has not looked: podman says so when it is not).
     """
     name = container_name(task_id, config.worker_name)
-    args = ["run", "-d", "--name", name, "--hostname", name,
+    # --rm: a container whose main process has ended is removed by podman's own clean-up
+    # (conmon runs it), so that killing that process ends the container (end_container)
+    args = ["run", "-d", "--rm", "--name", name, "--hostname", name,
             "--cap-drop=all"]
     for cap in ROOT_STEP_CAPABILITIES:
         args += ["--cap-add", cap]
@@ -208,14 +225,19 @@ def start_task_container(config, task_id, method, image, builddir, network=False
         args += ["-v", "%s:%s:%s" % (mount["source"], mount["target"], opts)]
     if user:
         args += ["--user", user]
+    if pull_policy == "never":
+        args += ["--pull", "never"]
     args += list(extra_args)
     args += [image] + list(start_step or ["sleep", "infinity"])
     timeout = config.container_timeouts["start"] or None
     proc = podman(args, check=False, timeout=timeout)
     if proc.returncode != 0 and "already in use" in proc.stderr:
-        # a container of an earlier run of this task (the caller saw it is not running)
+        # a container of an earlier run of this task
         remove_container(name)
         proc = podman(args, check=False, timeout=timeout)
+    if proc.returncode != 0 and pull_policy == "never" and "image not known" in proc.stderr:
+        raise ContainerError("image %s is not present and image_pull_policy is 'never'"
+                             % image)
     if proc.returncode != 0:
         raise ContainerError("podman run failed (exit %d): %s"
                              % (proc.returncode, proc.stderr.strip()))
@@ -239,7 +261,7 @@ def start_step_argv(command, workdir=None, env=None):
     """The container's main process for a step run at its start: the step (``command``, an
     argv list or a ``/bin/sh -c`` string, in ``workdir`` with ``env`` added), its exit code
     noted, then - when it succeeded - the sleep that keeps the container up for the later
-    steps (a failed step stops the container with its exit code)."""
+    steps (a failed step ends the container with its exit code; --rm removes it)."""
     step = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
     if env:
         step = ["env", "--"] + ["%s=%s" % item for item in sorted(env.items())] + step
@@ -316,6 +338,22 @@ def remove_container(name, timeout=0, state_dir=None):
     if proc.returncode != 0 and "no such container" not in proc.stderr.lower():
         raise ContainerError("cannot remove container %s: %s" % (name, proc.stderr.strip()))
     return proc.returncode == 0
+
+
+def end_container(name, state_dir, proc_root="/proc"):
+    """End the task container once its task is over: kill its main process when a step
+    noted it running (the container runs with ``--rm``: podman's clean-up, run by conmon,
+    removes it a moment later, without a podman call of ours), else remove it with podman
+    (``remove_container``).  True when there was a container to end."""
+    noted = noted_running(state_dir, name, proc_root)
+    forget_running(state_dir, name)
+    if noted:
+        try:
+            os.kill(noted["pid"], signal.SIGKILL)
+            return True
+        except OSError:  # gone meanwhile, or not ours to signal (rootless): podman does it
+            pass
+    return remove_container(name)
 
 
 def task_containers(worker_id=None):

@@ -35,11 +35,14 @@ description:
     its image id and its digest.
   - With O(run_at_start), a call that starts the container runs the step as the start of the
     container's main process instead of with C(podman exec) (one podman call less); a step that
-    fails there stops the container.
+    fails there ends the container (it runs with C(--rm), so podman removes a container whose
+    main process has ended).
   - C(state=offline) disconnects the running container from every network, so that the next
     steps run with loopback only (for example after dependencies were installed from a remote
     repo, before rpmbuild).
-  - C(state=absent) removes the container; use it in an C(always) section.
+  - C(state=absent) removes the container; use it in an C(always) section. When an earlier
+    step of the task noted the container running, its main process is killed and podman's own
+    clean-up removes the container a moment later (no podman call); otherwise C(podman rm).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
   - koji_adjutant.builder.hub
@@ -120,7 +123,8 @@ options:
       - When this call starts the container, run the step as the start of the container's main
         process (as O(user), in O(workdir), with O(env)), before the sleep that keeps the
         container up for the later steps; its output and exit code pass through
-        C(/builddir/.koji-adjutant-start). A step that fails there stops the container.
+        C(/builddir/.koji-adjutant-start). A step that fails there ends the container (podman
+        removes it).
       - When the container is running already, or with O(copy_in), the step runs with
         C(podman exec) as usual.
     type: bool
@@ -245,6 +249,8 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploa
 
 
 def start_container(module, config, start_step=None):
+    """Start the task container; ``(name, status, image)``: its ``container_status`` and
+    ``{"name", "id", "digest"}`` of the image it was started from."""
     params = module.params
     if not params["builddir"]:
         module.fail_json(msg="the task container is not running and builddir is not given",
@@ -252,17 +258,26 @@ def start_container(module, config, start_step=None):
     image = params["image"] or config.task_image_default
     policy = params["image_pull_policy"] or config.image_pull_policy
     try:
-        image_info = containers.ensure_image(image, policy, config.container_timeouts["pull"])
+        # with 'never' the image must be here: podman run says when it is not, and the
+        # container's inspect names the image (no image inspect of its own)
+        if policy != "never":
+            containers.ensure_image(image, policy, config.container_timeouts["pull"])
         mounts = [dict(m, label="") for m in params["mounts"]]
         name = containers.start_task_container(
             config, params["task_id"], params["method"], image, params["builddir"],
             network=params["network"], mounts=mounts, start_step=start_step,
-            user=params["user"] or config.container_user if start_step else None)
+            user=params["user"] or config.container_user if start_step else None,
+            pull_policy=policy)
     except containers.ContainerError as exc:
         module.fail_json(msg="cannot start the task container: %s" % exc,
                          koji_fault="BuildrootError")
+    status = containers.container_status(name)
+    if status and status["image_id"]:
+        image_info = {"id": status["image_id"], "digest": status["image_digest"]}
+    else:  # (a start step that failed at once: podman has removed the container already)
+        image_info = containers.local_image(image) or {"id": "", "digest": ""}
     image_info["name"] = image
-    return name, image_info
+    return name, status, image_info
 
 
 def main():
@@ -306,7 +321,7 @@ def main():
         if module.check_mode:
             module.exit_json(changed=containers.container_state(name) is not None, container=name)
         try:
-            removed = containers.remove_container(name, state_dir=config.state_dir)
+            removed = containers.end_container(name, config.state_dir)
         except containers.ContainerError as exc:
             module.fail_json(msg=str(exc), container=name)
         module.exit_json(changed=removed, container=name)
@@ -340,17 +355,23 @@ def main():
     command = params["command"]
     if params["state"] == "present" and params["rpmlist_file"]:
         command = br.with_rpmlist_file(command, params["rpmlist_file"])
-    status = containers.running_status(config.state_dir, name)
+    starts = params["run_at_start"] and params["state"] == "present" and not params["copy_in"]
+    if starts:
+        # the step that starts the task's container: a container of the task noted running
+        # takes the step with podman exec; any other one of the task (an earlier run's) is
+        # replaced when this one starts
+        status = containers.noted_running(config.state_dir, name)
+    else:
+        status = containers.running_status(config.state_dir, name)
     start_step = None
     if not status or status["status"] != "running":
-        if params["run_at_start"] and params["state"] == "present" and not params["copy_in"]:
+        if starts:
             start_step = containers.start_step_argv(command, params["workdir"], params["env"])
             if params["builddir"]:
                 containers.prepare_start_step(params["builddir"])
         started = time.time()
-        name, result["image"] = start_container(module, config, start_step)
+        name, status, result["image"] = start_container(module, config, start_step)
         result["changed"] = True
-        status = containers.container_status(name)
         containers.note_running(config.state_dir, name, status)
         if start_step:
             start_step = started

@@ -1,5 +1,8 @@
 """A task's later steps know its running container from the step that started it."""
 
+import signal
+import subprocess
+
 import pytest
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
@@ -57,3 +60,53 @@ def test_otherwise_podman_is_asked_and_the_note_follows_its_answer(tmp_path, pod
 def test_without_a_note_podman_is_asked(tmp_path, podman_inspect):
     assert containers.running_status(str(tmp_path), NAME) is None
     assert podman_inspect == [NAME]
+
+
+@pytest.fixture
+def podman_calls(monkeypatch):
+    calls = []
+
+    def podman(args, check=True, timeout=None, input_data=None):
+        calls.append(list(args))
+        return subprocess.CompletedProcess(["podman"] + list(args), 0, "", "")
+
+    monkeypatch.setattr(containers, "podman", podman)
+    return calls
+
+
+def test_ending_a_noted_container_kills_its_main_process_without_podman(
+        tmp_path, podman_calls):
+    # (a real process stands for the container's main process; --rm has podman remove the
+    # container once it has ended)
+    main_process = subprocess.Popen(["sleep", "60"])
+    try:
+        proc_entry(tmp_path / "proc", main_process.pid, "0::/machine/libpod-%s\n" % CID)
+        containers.note_running(str(tmp_path), NAME,
+                                {"status": "running", "pid": main_process.pid, "id": CID})
+        assert containers.end_container(NAME, str(tmp_path), proc_root=str(tmp_path / "proc"))
+        assert main_process.wait(10) == -signal.SIGKILL
+    finally:
+        if main_process.poll() is None:
+            main_process.kill()
+    assert podman_calls == []
+    # the note went with it: a later step asks podman
+    assert containers.noted_running(str(tmp_path), NAME, str(tmp_path / "proc")) is None
+
+
+def test_without_a_live_note_the_container_is_removed_with_podman(tmp_path, podman_calls):
+    containers.note_running(str(tmp_path), NAME, {"status": "running", "pid": 4242, "id": CID})
+    assert containers.end_container(NAME, str(tmp_path), proc_root=str(tmp_path / "proc"))
+    assert podman_calls == [["rm", "-f", "-t", "0", NAME]]
+
+
+def test_a_main_process_it_may_not_signal_is_left_to_podman(tmp_path, podman_calls,
+                                                            monkeypatch):
+    proc_entry(tmp_path / "proc", 4242, "0::/machine/libpod-%s\n" % CID)
+    containers.note_running(str(tmp_path), NAME, {"status": "running", "pid": 4242, "id": CID})
+
+    def not_permitted(pid, signum):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(containers.os, "kill", not_permitted)
+    assert containers.end_container(NAME, str(tmp_path), proc_root=str(tmp_path / "proc"))
+    assert podman_calls == [["rm", "-f", "-t", "0", NAME]]
