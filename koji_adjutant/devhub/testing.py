@@ -176,10 +176,30 @@ class DevHub(object):
         if self._hub is not None:
             self._hub.close()
             self._hub = None
+        if cleanup and self.port:
+            self._forget_buildroot_cache()
         if cleanup and self._own_topdir:
             shutil.rmtree(self.topdir, ignore_errors=True)
             if os.path.exists(self.log_path):
                 os.unlink(self.log_path)
+
+    def _forget_buildroot_cache(self):
+        """Workers that built for this hub kept buildroot cache images labelled with its URL;
+        the next hub listens on another port, so nothing would use them again (and every
+        podman call reads the image store they fill)."""
+        if shutil.which('podman') is None:
+            return
+        import koji_adjutant
+
+        koji_adjutant.ensure_collection_importable()
+        from ansible_collections.koji_adjutant.builder.plugins.module_utils import (
+            buildroot_cache, containers)
+
+        for url in filter(None, (self.url, self.tls_url)):
+            try:
+                buildroot_cache.forget_hub(url)
+            except (containers.ContainerError, ValueError):
+                pass
 
     def restart(self):
         """Stop and start again on the same topdir, database and ports (state is kept)."""

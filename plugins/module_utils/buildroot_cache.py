@@ -131,6 +131,12 @@ def prune(session, hub, keep_max=None):
     return removed
 
 
+def forget_hub(hub):
+    """Remove every cache image of a hub that is gone for good (say, a dev hub of a test run
+    on a port of its own); returns the names removed.  ``prune`` keeps a live hub's."""
+    return [image["name"] for image in cached_images(hub) if _remove(image)]
+
+
 def _remove(image):
     proc = containers.podman(["rmi", image["id"]], check=False)
     return proc.returncode == 0
