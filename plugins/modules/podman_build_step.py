@@ -125,8 +125,9 @@ options:
         container up for the later steps; its output and exit code pass through
         C(/builddir/.koji-adjutant-start). A step that fails there ends the container (podman
         removes it).
-      - When the container is running already, or with O(copy_in), the step runs with
-        C(podman exec) as usual.
+      - When an earlier step of the task noted the container running, or with O(copy_in),
+        the step runs with C(podman exec) as usual. Any other container of the task (one an
+        earlier run of the task left) is replaced by the one this step starts.
     type: bool
     default: false
   rpmlist_file:
