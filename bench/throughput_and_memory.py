@@ -8,7 +8,11 @@
   hub's scheduler run at most once a second (its default; koji's RunInterval is 60 s), and
   run whenever a host with nothing assigned asks for work (interval 0), which leaves the
   worker's own part.  The CPU time of the whole machine during the batch, per task, gives
-  the bound a CPU-bound batch cannot beat: tasks x CPU per task / cpus.
+  the bound a CPU-bound batch cannot beat: tasks x CPU per task / cpus.  The ideal leaves
+  out what the worker spends on a task before the hub opens it and after the hub has closed
+  it (the playbook's start, the container's removal, the run's clean-up), which on a
+  CPU-bound machine slows the batch down; so the same 20 tasks are also run one at a time
+  (capacity 1), and capacity 2's speed-up over that is printed too (2.0 is perfect).
 * daemon RSS (VmRSS of the ``koji-adjutant worker`` process, not of its
   playbooks): idle after start-up, and the peak while the 20 tasks run.
   Targets <= 80 MB idle, <= 150 MB busy.  The peak RSS of a playbook's module
@@ -17,7 +21,7 @@
 Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
 
     .venv/bin/python bench/throughput_and_memory.py [--tasks 20] [--solo-runs 5]
-        [--scheduler-intervals 1,0]
+        [--scheduler-intervals 1,0] [--no-capacity-1]
 """
 
 import argparse
@@ -127,22 +131,22 @@ def busy_cpu_seconds():
     return busy / float(os.sysconf("SC_CLK_TCK"))
 
 
-def batch(args, interval, sample_idle):
+def batch(args, interval, sample_idle, capacity=2):
     """One worker and one dev hub: the solo runs, then the batch; figures as a dict."""
-    result = {"interval": interval}
+    result = {"interval": interval, "capacity": capacity}
     with tempfile.TemporaryDirectory() as tmp, DevHub(topdir=os.path.join(tmp, "koji"),
                                                       scheduler_interval=interval) as hub:
         subprocess.run(["rpmbuild", "-bs", "--define", "_topdir %s" % tmp, SPEC], check=True,
                        stdout=subprocess.DEVNULL)
         srpm = os.path.join(tmp, "SRPMS", os.listdir(os.path.join(tmp, "SRPMS"))[0])
-        hub.add_host("bench-builder", ["x86_64"], "bench", capacity=2.0)
+        hub.add_host("bench-builder", ["x86_64"], "bench", capacity=float(capacity))
         repo = hub.make_build_tag("bench-build", ["x86_64"])
         upload_dir = "cli-build/%s" % uuid.uuid4().hex[:8]
         hub.admin_session().uploadWrapper(srpm, upload_dir)
         pkg = "%s/%s" % (upload_dir, os.path.basename(srpm))
         conf = write_worker_config(os.path.join(tmp, "kojid.conf"), hub,
                                    os.path.join(tmp, "w"), "bench-builder", "bench",
-                                   adjutant={"capacity": "2"})
+                                   adjutant={"capacity": str(capacity)})
         worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c",
                                    conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -162,7 +166,7 @@ def batch(args, interval, sample_idle):
             if info["state"] != koji.TASK_STATES["CLOSED"]:
                 raise RuntimeError("task %s failed: %s" % (warmup, info))
             solo = []
-            for dummy in range(args.solo_runs):
+            for dummy in range(args.solo_runs if capacity > 1 else 0):
                 task_id = run_task(hub, pkg, repo)
                 info = hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=600)
                 if info["state"] != koji.TASK_STATES["CLOSED"]:
@@ -232,6 +236,8 @@ def main():
     parser.add_argument("--solo-runs", type=int, default=5)
     parser.add_argument("--scheduler-intervals", default="1,0",
                         help="dev hub scheduler intervals to measure, comma-separated")
+    parser.add_argument("--no-capacity-1", dest="capacity_1", action="store_false",
+                        help="leave out the batch run one task at a time (the speed-up)")
     args = parser.parse_args()
     ensure_buildroot_image()
     intervals = [float(value) for value in args.scheduler_intervals.split(",")]
@@ -239,11 +245,19 @@ def main():
     try:
         for number, interval in enumerate(intervals):
             results.append(batch(args, interval, sample_idle=number == 0))
+        # one at a time, with the last interval
+        alone = batch(args, intervals[-1], sample_idle=False, capacity=1) if (
+            args.capacity_1) else None
     except RuntimeError as exc:
         print(exc)
         return 1
     for result in results:
         print_batch(args, result)
+    if alone:
+        print("capacity 1 (interval %g s)   %d tasks one at a time: makespan %.1f s, cpu time "
+              "per task %.2f s; capacity 2 is %.2f x as fast (2.00 would be perfect)"
+              % (alone["interval"], args.tasks, alone["makespan"], alone["cpu_per_task"],
+                 alone["makespan"] / results[-1]["makespan"]))
     first = results[0]
     busy = [value for result in results for value in result["busy"]]
     servers = [value for result in results for value in result["servers"]]

@@ -6,7 +6,8 @@ buildArch costs beyond its build.  With ``[adjutant] playbook_server = true`` (t
 the daemon starts one server that has imported Ansible's playbook command line once, and
 gives ansible-runner a client as its ``ansible-playbook``:
 
-* the **client** (``<state_dir>/playbook-server/ansible-playbook``, written by the daemon)
+* the **client** (``<state_dir>/playbook-server/ansible-playbook``, written by the daemon;
+  its code is ``playbook_client``, which imports neither Ansible nor this package)
   connects to the server's socket and hands over its standard input, output and error (the
   pseudo-terminal ansible-runner reads), its arguments, environment and working directory;
   it forwards SIGINT, SIGTERM and SIGHUP to the playbook and exits as the playbook did
@@ -18,6 +19,13 @@ gives ansible-runner a client as its ``ansible-playbook``:
   as a plain ``ansible-playbook`` would (the daemon finds a stopped or orphaned run's
   processes by that); then it re-reads Ansible's configuration with the run's environment
   and runs ``ansible-playbook``'s command line code;
+* what every playbook would parse again, the server parses once when it starts (**priming**):
+  the configuration definitions in the documentation of the plugins a playbook loads
+  (connection, shell, become, callback, inventory, vars and cache plugins, the enabled
+  callbacks), which a playbook process takes over when its settings are the server's, and
+  the collections' routing tables (``meta/runtime.yml``, ansible.builtin's among them),
+  which Ansible's collection loader is given through its caching hook; both are parsed by
+  Ansible's own code, in a process forked for it, and a playbook parses whatever they miss;
 * when the client goes away before the playbook ends (ansible-runner killed it: the task
   was canceled or freed), the handler kills the playbook's process group.
 
@@ -27,15 +35,13 @@ cache) may differ, any other difference (an ``ansible.cfg`` in the run's directo
 plugin path) makes it run the real ``ansible-playbook`` instead, and so does a server that
 cannot be reached: the same playbook, only slower.  Either case is said on standard error,
 so it is in the task's log.
-
-The client (this module without its server part) imports no Ansible: only the standard
-library, module_server and atomic_files.
 """
 
 import atexit
 import importlib
 import io
 import os
+import pickle
 import random
 import select
 import signal
@@ -46,6 +52,7 @@ import traceback
 import koji_adjutant
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
+from koji_adjutant.worker import playbook_client
 
 SERVER_DIR = "playbook-server"
 MODULE_NAME = "koji_adjutant.worker.playbook_server"
@@ -91,67 +98,16 @@ PRELOAD = (
     "xml.dom.minidom",
     "xml.etree.ElementTree",
 )
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# priming: the plugin loaders whose every plugin (beyond the enabled callbacks) has its
+# configuration definitions parsed once, and this collection's plugins a playbook loads
+PRIMED_PLUGIN_TYPES = ("connection", "shell", "become", "callback", "inventory", "vars", "cache")
+PRIMED_COLLECTION_PLUGINS = (("connection", "koji_adjutant.builder.warm_local"),)
 
 _BASELINE = {}
-
-
-# -- the client ------------------------------------------------------------------------
-def client_script(server_dir, fallback):
-    """The text of the client the daemon gives ansible-runner as its ``ansible-playbook``."""
-    return ("#!%s\n"
-            "# Written by the koji-adjutant worker: ansible-playbook through the worker's\n"
-            "# playbook server (koji_adjutant/worker/playbook_server.py).\n"
-            "from koji_adjutant.worker import playbook_server\n"
-            "raise SystemExit(playbook_server.client_main(%r, %r))\n"
-            % (sys.executable, server_dir, fallback))
-
-
-def client_main(server_dir, fallback):
-    """Run ``ansible-playbook ARGS`` through the server of ``server_dir``; the exit code."""
-    argv = [fallback] + sys.argv[1:]
-    try:
-        try:
-            sock = module_server.connect_running(server_dir)
-        except OSError:
-            # starting: its lock is held until it listens
-            os.close(module_server.lock(server_dir))
-            sock = module_server.connect_running(server_dir)
-    except (OSError, module_server.ModuleServerError) as exc:
-        sys.stderr.write("playbook server not reachable (%s): running %s\n" % (exc, fallback))
-        sys.stderr.flush()
-        os.execv(fallback, argv)
-    with sock:
-        socket.send_fds(sock, [b"\0"], [0, 1, 2])
-        module_server.send_message(sock, {"argv": argv, "env": dict(os.environ),
-                                          "cwd": os.getcwd()})
-        try:
-            pid = module_server.recv_message(sock)["pid"]
-        except (EOFError, OSError, ValueError, KeyError) as exc:
-            # nothing was started
-            sys.stderr.write("playbook server failed (%r): running %s\n" % (exc, fallback))
-            sys.stderr.flush()
-            os.execv(fallback, argv)
-
-        def forward(signum, frame):
-            try:
-                os.killpg(pid, signum)
-            except OSError:
-                pass
-
-        for signum in FORWARDED_SIGNALS:
-            signal.signal(signum, forward)
-        try:
-            status = module_server.recv_message(sock)["status"]
-        except (EOFError, OSError, ValueError, KeyError) as exc:
-            sys.stderr.write("playbook server: lost the playbook (%r)\n" % (exc,))
-            return 1
-    if os.WIFSIGNALED(status):
-        signum = os.WTERMSIG(status)
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-        return 128 + signum
-    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
+# what priming parsed: the plugins' configuration definitions, by type and name (as
+# Ansible's configuration manager keeps them), and routing tables by (id, text)
+_PLUGIN_DEFINITIONS = {}
+_ROUTING_TABLES = {}
 
 
 # -- the server ------------------------------------------------------------------------
@@ -164,6 +120,98 @@ def _preload():
     from ansible import constants
 
     _BASELINE.update(_settings(constants))
+    _prime()
+
+
+def _prime():
+    """Parse once what each playbook would parse again (see the module's documentation)."""
+    try:
+        _prime_routing_tables()
+    except Exception as exc:  # pylint: disable=broad-except
+        sys.stderr.write("playbook server: routing tables not primed: %r\n" % (exc,))
+    try:
+        _PLUGIN_DEFINITIONS.update(_in_child(_plugin_definitions))
+    except Exception as exc:  # pylint: disable=broad-except
+        sys.stderr.write("playbook server: plugin definitions not primed: %r\n" % (exc,))
+
+
+def _prime_routing_tables():
+    """Parse ansible.builtin's routing table and every collection's ``meta/runtime.yml``
+    once, and hand them to the collection loader through its caching hook (the text must be
+    the same, else it is parsed as before)."""
+    import glob
+
+    from ansible import constants
+    from ansible.utils.collection_loader import _collection_finder
+
+    parse = _collection_finder._meta_yml_to_dict  # pylint: disable=protected-access
+    if parse is None or getattr(parse, "koji_adjutant_primed", False):
+        return
+    ansible_dir = os.path.dirname(importlib.import_module("ansible").__file__)
+    tables = [(("ansible.builtin", "runtime.yml"),
+               os.path.join(ansible_dir, "config", "ansible_builtin_runtime.yml"))]
+    for root in constants.COLLECTIONS_PATHS:
+        for path in sorted(glob.glob(os.path.join(root, "ansible_collections", "*", "*", "meta",
+                                                  "runtime.yml"))):
+            parts = path.split(os.sep)
+            tables.append((("%s.%s" % (parts[-4], parts[-3]), "runtime.yml"), path))
+    for content_id, path in tables:
+        with open(path, "rb") as handle:
+            text = handle.read()
+        _ROUTING_TABLES[(content_id, text)] = parse(text, content_id)
+
+    def primed(yaml_string_data, content_id):
+        try:
+            return _ROUTING_TABLES[(tuple(content_id), yaml_string_data)]
+        except (KeyError, TypeError):
+            return parse(yaml_string_data, content_id)
+
+    primed.koji_adjutant_primed = True
+    _collection_finder._meta_yml_to_dict = primed  # pylint: disable=protected-access
+
+
+def _plugin_definitions():
+    """In a process forked for it (Ansible's collection loader is installed for good): load
+    the plugins a playbook loads, as a playbook does; their configuration definitions."""
+    from ansible import constants
+    from ansible.plugins import loader
+
+    _forget_plain_collection_imports()
+    loader.init_plugin_loader([])
+    loaders = dict((name, getattr(loader, "%s_loader" % name)) for name in PRIMED_PLUGIN_TYPES)
+    for plugin_loader in loaders.values():
+        for dummy in plugin_loader.all(class_only=True):
+            pass
+    callbacks = [constants.DEFAULT_STDOUT_CALLBACK] + list(constants.CALLBACKS_ENABLED or [])
+    for kind, name in [("callback", name) for name in callbacks] + list(
+            PRIMED_COLLECTION_PLUGINS):
+        loaders[kind].get(name, class_only=True)
+    return constants.config._plugins  # pylint: disable=protected-access
+
+
+def _in_child(function):
+    """``function()`` run in a forked process; its (pickled) return value."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_fd)
+            data = pickle.dumps(function(), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        except BaseException:  # pylint: disable=broad-except
+            traceback.print_exc()
+        finally:
+            os._exit(code)  # pylint: disable=protected-access
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    status = os.waitpid(pid, 0)[1]
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        raise RuntimeError("the priming process ended with status %d" % status)
+    return pickle.loads(data)  # nosec - from this server's own fork
 
 
 def _settings(constants):
@@ -190,6 +238,13 @@ def _reload_ansible_config():
     for module in list(sys.modules.values()):
         if getattr(module, "config", None) is old:
             module.config = constants.config
+    # the same settings: the same plugins, whose definitions the server has parsed (this
+    # process's copy is its own)
+    for plugin_type, definitions in _PLUGIN_DEFINITIONS.items():
+        for name, options in definitions.items():
+            if not constants.config.has_configuration_definition(plugin_type, name):
+                constants.config.initialize_plugin_configuration_definitions(
+                    plugin_type, name, options)
     return None
 
 
@@ -348,7 +403,8 @@ def start(state_dir, env, log_path):
     os.makedirs(directory, mode=0o700, exist_ok=True)
     fallback = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     client = os.path.join(directory, CLIENT_NAME)
-    atomic_files.write_text(client, client_script(directory, fallback), mode=0o755)
+    atomic_files.write_text(client, playbook_client.script(sys.executable, directory, fallback),
+                            mode=0o755)
     proc = module_server.start_long_lived(directory, MODULE_NAME,
                                           [sys.executable, "-m", MODULE_NAME], log_path, env=env)
     return proc, client

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from koji_adjutant.worker import daemon
+from koji_adjutant.worker import playbook_client
 from koji_adjutant.worker import playbook_server
 
 PLAYBOOK = """
@@ -122,9 +123,9 @@ def test_the_playbook_is_forked_from_the_server_and_named_by_the_clients_command
 
 def test_without_a_server_the_client_runs_ansible_playbook_itself(tmp_path, playbook):
     client = tmp_path / "ansible-playbook"
-    client.write_text(playbook_server.client_script(
-        str(tmp_path / "no-server"), os.path.join(os.path.dirname(sys.executable),
-                                                  "ansible-playbook")))
+    client.write_text(playbook_client.script(
+        sys.executable, str(tmp_path / "no-server"),
+        os.path.join(os.path.dirname(sys.executable), "ansible-playbook")))
     client.chmod(0o755)
     done = run(str(client), playbook, PROBE="alone")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -177,3 +178,87 @@ def test_a_stale_server_is_stopped_when_a_new_one_starts(tmp_path):
             playbook_server.stop(second)
     finally:
         playbook_server.stop(first)
+
+
+PROBE_CALLBACK = '''
+from ansible import constants
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    """Says which plugins' configuration definitions the playbook process has when its
+    playbook starts."""
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "definitions_probe"
+    CALLBACK_NEEDS_ENABLED = False
+
+    def v2_playbook_on_start(self, playbook):
+        names = dict((kind, sorted(defs)) for kind, defs in constants.config._plugins.items())
+        self._display.display("definitions at start: %s" % (names,))
+'''
+
+
+def test_the_server_primes_what_each_playbook_parsed_again(tmp_path, playbook):
+    callbacks = tmp_path / "callbacks"
+    callbacks.mkdir()
+    (callbacks / "definitions_probe.py").write_text(PROBE_CALLBACK)
+    env = {"ANSIBLE_CALLBACK_PLUGINS": str(callbacks)}
+    proc, client = playbook_server.start(str(tmp_path / "state"), environment(**env),
+                                         str(tmp_path / "server.log"))
+    try:
+        warm = run(client, playbook, **env)
+    finally:
+        playbook_server.stop(proc)
+    assert warm.returncode == 0, warm.stdout + warm.stderr
+    assert "playbook server" not in warm.stderr
+    assert "not primed" not in (tmp_path / "server.log").read_text()
+    # a playbook of the server starts with the definitions the server parsed once, those of
+    # every inventory plugin among them (this playbook loads two: a plain ansible-playbook
+    # parses the documentation of these two only, and the server's playbook none)
+    warm_line = [text for text in warm.stdout.splitlines() if "definitions at start" in text]
+    assert "'constructed'" in warm_line[0] and "'local'" in warm_line[0]
+    plain = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                            "-i", "localhost,", playbook], env=environment(**env),
+                           capture_output=True, text=True, check=False, timeout=120)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    plain_line = [text for text in plain.stdout.splitlines() if "definitions at start" in text]
+    assert "'constructed'" not in plain_line[0] and "'local'" in plain_line[0]
+
+
+def test_primed_routing_tables_are_ansibles_own_and_other_text_is_parsed():
+    from ansible.utils.collection_loader import _collection_finder
+
+    original = _collection_finder._meta_yml_to_dict
+    try:
+        playbook_server._prime_routing_tables()
+        primed = _collection_finder._meta_yml_to_dict
+        assert primed is not original
+        table = os.path.join(os.path.dirname(_collection_finder.__file__), "..", "..", "config",
+                             "ansible_builtin_runtime.yml")
+        with open(table, "rb") as handle:
+            text = handle.read()
+        content_id = ("ansible.builtin", "runtime.yml")
+        assert primed(text, content_id) is primed(text, content_id)
+        assert primed(text, content_id) == original(text, content_id)
+        # another text under the same name (a file changed since) is parsed
+        assert primed(b"plugin_routing: {}\n", content_id) == {"plugin_routing": {}}
+        # priming twice does not wrap the hook twice
+        playbook_server._prime_routing_tables()
+        assert _collection_finder._meta_yml_to_dict is primed
+    finally:
+        _collection_finder._meta_yml_to_dict = original
+
+
+def test_the_client_imports_neither_ansible_nor_the_worker_package(tmp_path):
+    text = playbook_client.script(sys.executable, str(tmp_path / "no-server"), "/bin/false")
+    assert text.startswith("#!%s -IS\n" % sys.executable)
+    # what the client has imported when it connects (its last line)
+    imports = text.rsplit("raise SystemExit", 1)[0] + "print(' '.join(sorted(sys.modules)))\n"
+    done = subprocess.run([sys.executable, "-IS", "-c", imports], env=environment(),
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    imported = done.stdout.split()
+    assert "playbook_client" in imported and "module_server" in imported
+    assert not [name for name in imported if name.split(".")[0] in (
+        "ansible", "ansible_collections", "koji_adjutant", "koji", "site")]
