@@ -510,7 +510,8 @@ class Worker(object):
             how = {"playbook": playbook}
         run.thread, run.runner = ansible_runner.run_async(
             private_data_dir=private_dir, extravars=extravars,
-            inventory=inventory, envvars=playbook_envvars(self.config), ident="task", quiet=True,
+            inventory=inventory, envvars=playbook_envvars(self.config, private_dir), ident="task",
+            quiet=True,
             cancel_callback=lambda: run.cancel_requested,
             event_handler=lambda event: run.on_event(event, self.metrics, self._wake.set),
             finished_callback=lambda _runner: self._wake.set(),
@@ -671,11 +672,15 @@ PLAYBOOK_ENVVARS = {
 RUNNER_SETTINGS = {"pexpect_timeout": 0.2, "suppress_ansible_output": True}
 
 
-def playbook_envvars(config):
+def playbook_envvars(config, private_dir=None):
     """``PLAYBOOK_ENVVARS`` and what the worker's settings add: the play strategy
-    (``[adjutant] playbook_strategy``)."""
+    (``[adjutant] playbook_strategy``); for a run (``private_dir``), Ansible's local temporary
+    directory inside the run's directory, which goes with it (a playbook killed by a cancel
+    or a crash leaves nothing in ``~/.ansible/tmp``)."""
     envvars = dict(PLAYBOOK_ENVVARS)
     envvars["ANSIBLE_STRATEGY"] = config.playbook_strategy
+    if private_dir:
+        envvars["ANSIBLE_LOCAL_TEMP"] = os.path.join(private_dir, "tmp")
     return envvars
 
 

@@ -21,16 +21,22 @@ def build_running(hub, task_id):
         return False
 
 
-def test_canceled_task_container_is_gone_within_5s(hub, srpms, worker):
+def test_canceled_task_container_is_gone_within_5s(tmp_path, hub, srpms, worker):
     task_id = build_arch_task(hub, srpms["slow"])
     wait_for(lambda: build_running(hub, task_id), 180, what="the slow build to start")
     assert task_container(task_id)
+    # the playbook's Ansible temporary directory is in its run's directory, not in
+    # ~/.ansible/tmp, where a killed playbook would leave it
+    runs = tmp_path / "work" / "state" / "runs"
+    assert list(runs.glob("%d-*/tmp/ansible-local-*" % task_id))
     hub.admin_session().cancelTask(task_id)
     canceled_at = time.time()
     wait_for(lambda: task_container(task_id) is None, 5, 0.1,
              what="the canceled task's container to go")
     assert time.time() - canceled_at < 5
     assert hub.task_info(task_id)["state"] == koji.TASK_STATES["CANCELED"]
+    wait_for(lambda: not list(runs.glob("%d-*" % task_id)), 30,
+             what="the canceled playbook's run directory (its temporary directory) to go")
     broots = wait_for(lambda: [b for b in hub.admin_session().listBuildroots(taskID=task_id)
                                if b["state"] == koji.BR_STATES["EXPIRED"]] or None, 60,
                       what="the canceled task's buildroot to be expired")
