@@ -95,6 +95,9 @@ class DevHub(object):
                                      os.path.basename(self.topdir) + '-devhub.log')
         self._local = threading.local()
         self._hub = None
+        # the buildroot cache images of this hub's URL are removed once (a second stop()
+        # asks podman again for nothing)
+        self._cache_forgotten = False
         if start:
             self.start()
 
@@ -118,6 +121,7 @@ class DevHub(object):
         """
         if self.proc is not None:
             return
+        self._cache_forgotten = False
         os.makedirs(self.topdir, exist_ok=True)
         seed.ensure_user(self._seed_hub(), self.admin_user, self.admin_password,
                          perms=('admin',))
@@ -176,8 +180,9 @@ class DevHub(object):
         if self._hub is not None:
             self._hub.close()
             self._hub = None
-        if cleanup and self.port:
+        if cleanup and self.port and not self._cache_forgotten:
             self._forget_buildroot_cache()
+            self._cache_forgotten = True
         if cleanup and self._own_topdir:
             shutil.rmtree(self.topdir, ignore_errors=True)
             if os.path.exists(self.log_path):

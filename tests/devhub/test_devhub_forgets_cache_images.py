@@ -42,3 +42,16 @@ def test_a_stopped_hub_takes_its_cache_images_with_it(tmp_path):
         assert exists(other)
     finally:
         subprocess.run(["podman", "rmi", "-f", other], capture_output=True, check=False)
+
+
+def test_a_hub_stopped_twice_forgets_its_images_once(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(DevHub, "_forget_buildroot_cache", lambda hub: calls.append(hub.url))
+    hub = DevHub(topdir=str(tmp_path / "koji"))
+    hub.stop()
+    hub.stop()
+    assert calls == [hub.url]
+    # started again (another port), it forgets that URL's images when it stops
+    hub.start()
+    hub.stop()
+    assert len(calls) == 2 and calls[1] == hub.url

@@ -2,13 +2,7 @@ import pytest
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
 
-BASE = "[kojid]\nserver = https://hub.example.com/kojihub\ntopurl = https://pkgs.example.com/kojifiles\n"
-
-
-def load(tmp_path, text, environ=None):
-    path = tmp_path / "kojid.conf"
-    path.write_text(text)
-    return config_lib.load_config(str(path), environ=environ or {})
+from kojid_conf import BASE, load
 
 
 def test_kojid_defaults_apply(tmp_path):

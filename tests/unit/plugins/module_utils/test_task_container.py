@@ -7,13 +7,12 @@ import uuid
 
 import pytest
 
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
 from koji_adjutant.images import DEFAULT_IMAGE, ensure_buildroot_image
 
-CONF = ("[kojid]\nserver = https://hub.example.com/kojihub\n"
-        "topurl = https://pkgs.example.com/kojifiles\n"
-        "[adjutant]\nworker_id = unit-%s\n" % uuid.uuid4().hex[:8])
+from kojid_conf import BASE, load
+
+CONF = BASE + "[adjutant]\nworker_id = unit-%s\n" % uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +23,7 @@ def image():
 
 @pytest.fixture
 def config(tmp_path):
-    path = tmp_path / "kojid.conf"
-    path.write_text(CONF)
-    return config_lib.load_config(str(path), environ={})
+    return load(tmp_path, CONF)
 
 
 @pytest.fixture
