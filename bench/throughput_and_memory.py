@@ -219,9 +219,10 @@ def print_batch(args, result):
           % (one, ", ".join("%.2f" % s for s in result["solo"])))
     print("  first task taken           %.2f s after the batch was submitted (the worker's "
           "next poll: pickup latency)" % result["first_pickup"])
+    failed = "; FAILED: %s" % result["failed"] if result["failed"] else ""
     print("  %d tasks at capacity 2     makespan %.1f s (first open to last close), ideal %.1f "
-          "s, efficiency %.2f (target >= 0.8)%s" % (args.tasks, makespan, ideal, ideal / makespan,
-                                 "; FAILED: %s" % result["failed"] if result["failed"] else ""))
+          "s, efficiency %.2f (target >= 0.8)%s"
+          % (args.tasks, makespan, ideal, ideal / makespan, failed))
     # where the makespan goes: each task's own time with another one beside it, and the time
     # a slot stands empty between two tasks (close, the hub's next assignment, the next poll,
     # the take)
