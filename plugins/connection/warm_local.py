@@ -41,6 +41,9 @@ options:
         C(koji_adjutant.builder) modules between playbook runs, in a subdirectory named after
         a fingerprint of the ansible-core release and the collection's modules and
         module_utils; subdirectories of other fingerprints are removed.
+      - The module processes also keep there, in C(bytecode/), the code Python compiles from
+        the payloads' sources (a payload's zip holds sources only), under a hash of the
+        interpreter's bytecode magic, the source's path in the zip and the source itself.
       - Unset, each playbook builds the payloads it needs, as Ansible does.
     type: path
     vars:
@@ -72,6 +75,9 @@ from ansible.utils.display import Display
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
 from ansible_collections.koji_adjutant.builder.plugins.plugin_utils import ansiballz_cache
+
+# inside the fingerprinted payload directory: the code compiled from the payloads' sources
+BYTECODE_DIR = "bytecode"
 
 display = Display()
 
@@ -136,8 +142,10 @@ class Connection(LocalConnection):
         display.vvv("EXEC (module server %s) %s" % (directory, to_text(cmd)),
                     host=self._play_context.remote_addr)
         try:
-            return module_server.run_module(sock, to_bytes(in_data), dict(os.environ),
-                                            self.cwd or os.getcwd())
+            return module_server.run_module(
+                sock, to_bytes(in_data), dict(os.environ), self.cwd or os.getcwd(),
+                bytecode_dir=os.path.join(self._payload_cache, BYTECODE_DIR)
+                if self._payload_cache else None)
         except (OSError, EOFError, ValueError) as exc:
             # the module may have run in part: it is not run again
             raise AnsibleConnectionFailure("the module server in %s lost the module run: %s"

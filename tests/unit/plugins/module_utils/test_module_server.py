@@ -21,9 +21,10 @@ def server_dir(tmp_path):
         time.sleep(0.05)
 
 
-def run(directory, payload, env=None, cwd="/"):
+def run(directory, payload, env=None, cwd="/", bytecode_dir=None):
     sock = module_server.connect(directory, sys.executable)
-    return module_server.run_module(sock, payload.encode(), env or dict(os.environ), cwd)
+    return module_server.run_module(sock, payload.encode(), env or dict(os.environ), cwd,
+                                    bytecode_dir=bytecode_dir)
 
 
 def server_pid(directory):
@@ -256,3 +257,44 @@ def test_a_stale_template_is_stopped_when_a_new_one_starts(tmp_path):
             module_server.stop_process(second)
     finally:
         module_server.stop_process(first)
+
+
+# a payload as AnsiballZ's: a zip of sources (here one module) imported from a new path
+ZIP_PAYLOAD = """
+import os, sys, tempfile, zipfile
+path = os.path.join(tempfile.mkdtemp(), "probe_payload.zip")
+with zipfile.ZipFile(path, "w") as payload:
+    payload.writestr("probe_mod.py", %r)
+sys.path.insert(0, path)
+import probe_mod
+print(probe_mod.VALUE, probe_mod.where.__code__.co_filename == os.path.join(path, "probe_mod.py"))
+"""
+
+
+def test_code_compiled_from_a_payload_is_kept_for_the_next_call_of_the_same_source(
+        server_dir, tmp_path):
+    import marshal
+
+    kept = tmp_path / "bytecode"
+    source = "VALUE = 'compiled'\ndef where():\n    pass\n"
+    assert run(server_dir, ZIP_PAYLOAD % source, bytecode_dir=str(kept)) == (
+        0, b"compiled True\n", b"")
+    entries = os.listdir(str(kept))
+    assert len(entries) == 1
+    # the next call of the same source (another zip, another path) loads the kept code,
+    # here made recognisable, under its own path
+    (kept / entries[0]).write_bytes(marshal.dumps(compile(
+        "VALUE = 'kept'\ndef where():\n    pass\n", "/elsewhere/probe_mod.py", "exec")))
+    assert run(server_dir, ZIP_PAYLOAD % source, bytecode_dir=str(kept)) == (
+        0, b"kept True\n", b"")
+    # another source is compiled (and kept beside), and so is an entry that cannot be read
+    changed = source.replace("compiled", "changed")
+    assert run(server_dir, ZIP_PAYLOAD % changed, bytecode_dir=str(kept)) == (
+        0, b"changed True\n", b"")
+    assert len(os.listdir(str(kept))) == 2
+    for unusable in (b"not marshal data", marshal.dumps(42)):
+        (kept / entries[0]).write_bytes(unusable)
+        assert run(server_dir, ZIP_PAYLOAD % source, bytecode_dir=str(kept)) == (
+            0, b"compiled True\n", b"")
+    # without a directory nothing is kept
+    assert run(server_dir, ZIP_PAYLOAD % source) == (0, b"compiled True\n", b"")
