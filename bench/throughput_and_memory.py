@@ -3,7 +3,9 @@
 * throughput: 20 trivial buildArch tasks (a noarch package) submitted at once to a
   worker with capacity 2 (two buildArch tasks at a time, weight 1.5 each).
   ideal = ceil(20 / 2) x the median time of one task run alone (after a first task that
-  builds the repo's buildroot cache image, which the batch's tasks start from);
+  builds the repo's buildroot cache image, which the batch's tasks start from; each once the
+  worker is idle again; ``--solo-runs`` before the batch and as many after it, as the
+  machine's speed drifts);
   efficiency = ideal / measured makespan, from the first task's start on the hub (openTask)
   to the last one's close: the batch's own throughput (how long the worker took to notice the
   batch, up to one ``sleeptime``, is pickup latency, a target of its own, and is printed
@@ -126,6 +128,20 @@ def run_task(hub, pkg, repo):
                                        {"repo_id": repo["id"]}], arch="noarch")
 
 
+def solo_runs(hub, pkg, repo, count):
+    """``count`` tasks one at a time, each once the worker is idle again (the last one's
+    container removed and its run reaped); their open → close times."""
+    times = []
+    for dummy in range(count):
+        task_id = run_task(hub, pkg, repo)
+        info = hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=600)
+        if info["state"] != koji.TASK_STATES["CLOSED"]:
+            raise RuntimeError("task %s failed: %s" % (task_id, info))
+        times.append(info["completion_ts"] - info["start_ts"])
+        time.sleep(1.0)
+    return times
+
+
 def busy_cpu_seconds():
     """CPU time spent by the whole machine so far (every cpu, not idle or waiting)."""
     with open("/proc/stat") as handle:
@@ -169,13 +185,7 @@ def batch(args, interval, sample_idle, capacity=2):
             info = hub.wait_task(warmup, ["CLOSED", "FAILED"], timeout=600)
             if info["state"] != koji.TASK_STATES["CLOSED"]:
                 raise RuntimeError("task %s failed: %s" % (warmup, info))
-            solo = []
-            for dummy in range(args.solo_runs if capacity > 1 else 0):
-                task_id = run_task(hub, pkg, repo)
-                info = hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=600)
-                if info["state"] != koji.TASK_STATES["CLOSED"]:
-                    raise RuntimeError("task %s failed: %s" % (task_id, info))
-                solo.append(info["completion_ts"] - info["start_ts"])
+            solo = solo_runs(hub, pkg, repo, args.solo_runs if capacity > 1 else 0)
             busy = RssSampler(worker.pid)
             busy.start()
             state_dir = os.path.join(tmp, "w", "state")
@@ -187,7 +197,9 @@ def batch(args, interval, sample_idle, capacity=2):
             servers.start()
             start, cpu_start = time.time(), busy_cpu_seconds()
             ids = [run_task(hub, pkg, repo) for dummy in range(args.tasks)]
-            infos = [hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=3600)
+            # (the figures come from the hub's timestamps: polling more often would only take
+            # CPU from the batch)
+            infos = [hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=3600, interval=1.0)
                      for task_id in ids]
             first_open = min(i["start_ts"] for i in infos)
             makespan = max(i["completion_ts"] for i in infos) - first_open
@@ -197,6 +209,8 @@ def batch(args, interval, sample_idle, capacity=2):
                 sampler.stopped.set()
                 sampler.join()
             time.sleep(5)
+            # the machine's speed drifts: the ideal is taken from runs before and after it
+            solo += solo_runs(hub, pkg, repo, args.solo_runs if capacity > 1 else 0)
             result.update(busy=busy.samples, servers=servers.samples, after=rss_mb(worker.pid),
                           playbook_server=playbook_server.samples, template=template.samples)
         finally:
@@ -242,7 +256,8 @@ def print_batch(args, result):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20)
-    parser.add_argument("--solo-runs", type=int, default=5)
+    parser.add_argument("--solo-runs", type=int, default=5,
+                        help="tasks run alone before the batch, and again after it")
     parser.add_argument("--scheduler-intervals", default="1,0",
                         help="dev hub scheduler intervals to measure, comma-separated")
     parser.add_argument("--no-capacity-1", dest="capacity_1", action="store_false",

@@ -99,7 +99,10 @@ class TaskRun(object):
 
     def on_event(self, event, metrics, task_ended=None):
         """ansible-runner event callback: track the current step, cache lookups, and the
-        end of the task on the hub (``task_ended`` is called then)."""
+        end of the task on the hub (``task_ended`` is called then).  Returns False: the
+        event is not written to the run's ``artifacts/task/job_events`` (nothing reads those
+        files, and the run's directory goes when the run is reaped; writing each event cost
+        the daemon about 0.03 s of CPU per buildArch)."""
         data = event.get("event_data") or {}
         if event.get("event") == "playbook_on_task_start":
             self.step = data.get("task")
@@ -118,7 +121,7 @@ class TaskRun(object):
                   and ((res.get("invocation") or {}).get("module_args") or {}).get("state")
                   == "absent"):
                 self.container_removed = True
-        return True
+        return False
 
     def report(self):
         now = time.time()

@@ -25,6 +25,8 @@ import subprocess
 import time
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
+from ansible_collections.koji_adjutant.builder.plugins.module_utils.containers import (
+    podman_environment)
 
 STATS_FILE = "resource_stats.json"
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -54,10 +56,11 @@ fi
 
 
 def _run(argv, timeout=30):
+    """A podman command's output; None when it failed."""
     try:
         proc = subprocess.run(argv, check=False, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, universal_newlines=True,
-                              timeout=timeout)
+                              timeout=timeout, env=podman_environment())
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout if proc.returncode == 0 else None

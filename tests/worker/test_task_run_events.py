@@ -2,6 +2,8 @@
 buildroot cache lookups, the moment the playbook closed or failed its task (the slot is free
 then) and whether the playbook removed its container itself."""
 
+import os
+
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
 
 from koji_adjutant.worker import daemon, status
@@ -67,3 +69,28 @@ def test_cache_lookups_are_counted():
     text = metrics.render([])
     assert 'koji_adjutant_buildroot_cache_lookups_total{result="hit"} 1' in text
     assert 'koji_adjutant_buildroot_cache_lookups_total{result="miss"} 1' in text
+
+
+def test_a_real_run_tracks_its_steps_and_writes_no_event_files(tmp_path):
+    """With a real ansible-runner: the handler sees every step, the run keeps its output, and
+    no event is written to job_events (the daemon does not read them; the run's directory
+    is removed when it is reaped)."""
+    import ansible_runner
+
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        "    - name: First step\n      ansible.builtin.debug:\n        msg: one\n"
+        "    - name: Second step\n      ansible.builtin.debug:\n        msg: two\n")
+    run = new_run()
+    (tmp_path / "run").mkdir()
+    result = ansible_runner.run(
+        private_data_dir=str(tmp_path / "run"), envvars={"PATH": daemon.PLAYBOOK_ENVVARS["PATH"]}, playbook=str(playbook), ident="task",
+        quiet=True, inventory={"all": {"hosts": {"localhost": {}}}},
+        event_handler=lambda event: run.on_event(event, status.WorkerMetrics()),
+        settings=daemon.RUNNER_SETTINGS)
+    assert result.status == "successful"
+    assert [step["name"] for step in run.steps] == ["First step", "Second step"]
+    artifacts = tmp_path / "run" / "artifacts" / "task"
+    assert "two" in (artifacts / "stdout").read_text()
+    assert sorted(os.listdir(artifacts / "job_events")) == []
