@@ -65,6 +65,11 @@ MODULE_SERVER_TEMPLATE_DIR = "module-server-template"
 ANSIBALLZ_CACHE_DIR = "ansiballz-cache"
 
 
+# a task playbook's steps that may have started or used its container
+CONTAINER_MODULES = ("podman_build_step", "podman_buildroot_cache")
+CONTAINER_STEP_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")
+
+
 class TaskRun(object):
     """One task being run by its playbook."""
 
@@ -90,8 +95,11 @@ class TaskRun(object):
         # the playbook has closed or failed its task (what is left is removing the
         # container): the task no longer takes a slot, as a kojid handler that has ended
         self.task_ended = False
-        # the playbook's own "state: absent" step removed the container
+        # the playbook's own "state: absent" step removed the container (a playbook run by
+        # the daemon leaves that to it: koji_worker_ends_container)
         self.container_removed = False
+        # a step of the playbook ran in (or started) the task's container
+        self.container_used = False
 
     @property
     def log_dir(self):
@@ -104,12 +112,13 @@ class TaskRun(object):
         files, and the run's directory goes when the run is reaped; writing each event cost
         the daemon about 0.03 s of CPU per buildArch)."""
         data = event.get("event_data") or {}
-        if event.get("event") == "playbook_on_task_start":
+        kind = event.get("event")
+        action = str(data.get("task_action", "")).rsplit(".", 1)[-1]
+        if kind == "playbook_on_task_start":
             self.step = data.get("task")
             self.step_started = time.time()
             self.steps.append({"name": self.step, "started": self.step_started})
-        elif event.get("event") == "runner_on_ok":
-            action = str(data.get("task_action", "")).rsplit(".", 1)[-1]
+        elif kind == "runner_on_ok":
             res = data.get("res") or {}
             if action == "podman_buildroot_cache" and "hit" in res and res.get("cache_key"):
                 metrics.cache_lookup(bool(res["hit"]))
@@ -121,6 +130,11 @@ class TaskRun(object):
                   and ((res.get("invocation") or {}).get("module_args") or {}).get("state")
                   == "absent"):
                 self.container_removed = True
+        if (kind in CONTAINER_STEP_EVENTS and action in CONTAINER_MODULES
+                and not self.container_removed):
+            # a step that ran in the container or started it (or failed to: it may have
+            # left one)
+            self.container_used = True
         return False
 
     def report(self):
@@ -498,6 +512,8 @@ class Worker(object):
             "koji_config": os.path.abspath(self.config.path),
             "koji_session_file": session_file,
             "koji_task_dir": task_dir,
+            # the daemon ends the task's container when it reaps the playbook (end_container)
+            "koji_worker_ends_container": True,
             "rpmbuild_timeout": self.config.rpmbuild_timeout,
             "koji_wait_poll_interval": self.config.subtask_poll_interval,
             "koji_waitrepo_poll_interval": self.config.waitrepo_poll_interval,
@@ -597,16 +613,27 @@ class Worker(object):
         # a stopped playbook's task workers (each in a session of its own, which
         # ansible-runner's cancel does not kill) could still start a module
         kill_orphan_playbooks(run.private_dir, "task %s's stopped playbook" % run.task_id)
-        # (a task failed for its parameters started nothing; a playbook that removed its
-        # container has nothing left for podman to do)
-        if run.runner is not None and not (run.container_removed and run.task_ended):
-            try:
-                containers.remove_container(run.container, state_dir=self.config.state_dir)
-            except containers.ContainerError as exc:
-                LOG.warning("task %s: %s", run.task_id, exc)
+        self.end_container(run)
         shutil.rmtree(run.private_dir, ignore_errors=True)
         if not keep_task_dir:
             shutil.rmtree(run.task_dir, ignore_errors=True)
+
+    def end_container(self, run):
+        """End the container of a reaped run, as kojid's TaskManager removes the buildroots
+        of tasks that are over: kill its main process (its ``--rm`` removes it), or remove
+        it with podman.  Nothing to do for a task failed for its parameters (no playbook),
+        for a playbook that removed it itself after ending its task, or for one that ended
+        well without using a container (tagBuild, newRepo, ...); whatever else may have one
+        (a stopped, crashed or failed playbook) is ended whether it used one or not."""
+        if run.runner is None or (run.container_removed and run.task_ended):
+            return
+        if (not run.container_used and not run.cancel_requested
+                and getattr(run.runner, "status", None) == "successful"):
+            return
+        try:
+            containers.end_container(run.container, self.config.state_dir)
+        except containers.ContainerError as exc:
+            LOG.warning("task %s: %s", run.task_id, exc)
 
     def capacity(self):
         return task_claim.effective_capacity(self.config, self.host)

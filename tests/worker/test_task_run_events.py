@@ -94,3 +94,53 @@ def test_a_real_run_tracks_its_steps_and_writes_no_event_files(tmp_path):
     artifacts = tmp_path / "run" / "artifacts" / "task"
     assert "two" in (artifacts / "stdout").read_text()
     assert sorted(os.listdir(artifacts / "job_events")) == []
+
+
+def test_container_use_is_noted_from_any_container_step_until_removed():
+    run = new_run()
+    metrics = status.WorkerMetrics()
+    run.on_event(ok("koji_adjutant.builder.koji_task_claim", {}), metrics)
+    assert not run.container_used  # tagBuild, newRepo ...: the daemon has nothing to end
+    failed = {"event": "runner_on_failed",
+              "event_data": {"task_action": "koji_adjutant.builder.podman_build_step",
+                             "res": {"msg": "podman run failed"}}}
+    run.on_event(failed, metrics)
+    assert run.container_used  # a failed start may have left one
+    run = new_run()
+    run.on_event(ok("koji_adjutant.builder.podman_build_step",
+                    {"container": CONTAINER,
+                     "invocation": {"module_args": {"state": "absent"}}}), metrics)
+    assert run.container_removed and not run.container_used
+
+
+class FakeRunner(object):
+    def __init__(self, status):
+        self.status = status
+
+
+def ended_containers(monkeypatch, run):
+    """The containers the daemon's reaping ends for ``run``."""
+    from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
+    from types import SimpleNamespace
+
+    ended = []
+    monkeypatch.setattr(containers, "end_container",
+                        lambda name, state_dir: ended.append((name, state_dir)))
+    worker = SimpleNamespace(config=SimpleNamespace(state_dir="/state"))
+    daemon.Worker.end_container(worker, run)
+    return ended
+
+
+def test_the_daemon_ends_the_container_a_reaped_run_may_have_left(monkeypatch):
+    run = new_run()  # no playbook (failed for its parameters): nothing
+    assert ended_containers(monkeypatch, run) == []
+    run.runner = FakeRunner("successful")  # ended well without a container: nothing
+    assert ended_containers(monkeypatch, run) == []
+    run.container_used = True  # ended well after using it: ended
+    assert ended_containers(monkeypatch, run) == [(CONTAINER, "/state")]
+    run.container_removed = run.task_ended = True  # the playbook removed it itself
+    assert ended_containers(monkeypatch, run) == []
+    for status_, canceled in (("failed", False), ("canceled", True), ("timeout", False)):
+        run = new_run()  # stopped, crashed or failed: ended whether it was seen used or not
+        run.runner, run.cancel_requested = FakeRunner(status_), canceled
+        assert ended_containers(monkeypatch, run) == [(CONTAINER, "/state")]
