@@ -185,7 +185,8 @@ def batch(args, interval, sample_idle, capacity=2):
             info = hub.wait_task(warmup, ["CLOSED", "FAILED"], timeout=600)
             if info["state"] != koji.TASK_STATES["CLOSED"]:
                 raise RuntimeError("task %s failed: %s" % (warmup, info))
-            solo = solo_runs(hub, pkg, repo, args.solo_runs if capacity > 1 else 0)
+            solo_count = args.solo_runs if capacity > 1 else 0
+            solo = solo_runs(hub, pkg, repo, solo_count)
             busy = RssSampler(worker.pid)
             busy.start()
             state_dir = os.path.join(tmp, "w", "state")
@@ -210,7 +211,7 @@ def batch(args, interval, sample_idle, capacity=2):
                 sampler.join()
             time.sleep(5)
             # the machine's speed drifts: the ideal is taken from runs before and after it
-            solo += solo_runs(hub, pkg, repo, args.solo_runs if capacity > 1 else 0)
+            solo += solo_runs(hub, pkg, repo, solo_count)
             result.update(busy=busy.samples, servers=servers.samples, after=rss_mb(worker.pid),
                           playbook_server=playbook_server.samples, template=template.samples)
         finally:

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
-from ansible_collections.koji_adjutant.builder.plugins.module_utils.containers import (
-    podman_environment)
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import (
+    atomic_files, containers)
 
 STATS_FILE = "resource_stats.json"
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -56,12 +54,11 @@ fi
 
 
 def _run(argv, timeout=30):
-    """A podman command's output; None when it failed."""
+    """The output of a podman command (``argv``, ``podman`` first, run by
+    ``containers.podman``); None when it failed."""
     try:
-        proc = subprocess.run(argv, check=False, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, universal_newlines=True,
-                              timeout=timeout, env=podman_environment())
-    except (OSError, subprocess.TimeoutExpired):
+        proc = containers.podman(argv[1:], check=False, timeout=timeout)
+    except (containers.ContainerError, OSError):
         return None
     return proc.stdout if proc.returncode == 0 else None
 
