@@ -57,6 +57,14 @@ FOREGROUND_METHODS = ("restart", "restartVerify")
 # seconds between removals of cached buildroot images of repos no longer current
 CACHE_PRUNE_INTERVAL = 600
 
+# seconds between two looks for active buildroots of this host whose task is not running here
+# (kojid's updateBuildroots, which expires them)
+BUILDROOT_SWEEP_INTERVAL = 60
+
+# the tag of a task playbook's own container removal step: the daemon skips it and ends the
+# container itself when it reaps the playbook
+CONTAINER_REMOVAL_TAG = "container_removal"
+
 # the module servers of a task playbook (warm_local connection), in its private dir
 MODULE_SERVER_DIR = "module-server"
 # the daemon's template they are forked from, in the state directory
@@ -95,8 +103,10 @@ class TaskRun(object):
         # the playbook has closed or failed its task (what is left is removing the
         # container): the task no longer takes a slot, as a kojid handler that has ended
         self.task_ended = False
+        # the state the playbook's own close or fail call left the task in (CLOSED, FAILED)
+        self.ended_state = None
         # the playbook's own "state: absent" step removed the container (a playbook run by
-        # the daemon leaves that to it: koji_worker_ends_container)
+        # the daemon skips that step: CONTAINER_REMOVAL_TAG)
         self.container_removed = False
         # a step of the playbook ran in (or started) the task's container
         self.container_used = False
@@ -124,6 +134,7 @@ class TaskRun(object):
                 metrics.cache_lookup(bool(res["hit"]))
             elif action == "koji_upload" and res.get("task_state") in ENDED_STATES:
                 self.task_ended = True
+                self.ended_state = res["task_state"]
                 if task_ended is not None:
                     task_ended()
             elif (action == "podman_build_step" and res.get("container") == self.container
@@ -185,6 +196,7 @@ class Worker(object):
         self.status_server = None
         self._wake = threading.Event()
         self._last_cache_prune = 0.0
+        self._last_buildroot_sweep = 0.0
         # [adjutant] playbook_server: its Popen, and the client ansible-runner runs
         self.playbook_server = None
         self.playbook_client = None
@@ -266,16 +278,26 @@ class Worker(object):
         if stale:
             LOG.info("freeing stale tasks from a previous run: %s", stale)
             self.session.host.freeTasks(stale)
-        for broot in self.session.listBuildroots(hostID=self.host_id, state=[
-                koji.BR_STATES["INIT"], koji.BR_STATES["WAITING"], koji.BR_STATES["BUILDING"]]):
-            LOG.info("expiring buildroot %s left by a previous run", broot["id"])
-            self.session.host.setBuildRootState(broot["id"], koji.BR_STATES["EXPIRED"])
+        self.sweep_buildroots("left by a previous run")
         for orphan in containers.task_containers(self.config.worker_name):
             LOG.info("removing orphan container %s (task %s)", orphan["name"], orphan["task_id"])
             containers.remove_container(orphan["name"], state_dir=self.config.state_dir)
         for name in os.listdir(self.runs_dir()):
             shutil.rmtree(os.path.join(self.runs_dir(), name), ignore_errors=True)
         self.prune_buildroot_cache()
+
+    def sweep_buildroots(self, reason):
+        """kojid's updateBuildroots: expire every active buildroot of this host whose task is
+        not running here (left by a previous run of the daemon, or by a playbook that ended
+        its task without expiring it), and any of no task."""
+        self._last_buildroot_sweep = time.time()
+        active = [koji.BR_STATES[s] for s in ("INIT", "WAITING", "BUILDING")]
+        for broot in self.session.listBuildroots(hostID=self.host_id, state=active):
+            if broot.get("task_id") is not None and broot["task_id"] in self.runs:
+                continue
+            LOG.info("expiring buildroot %s of task %s: %s", broot["id"], broot.get("task_id"),
+                     reason)
+            self.session.host.setBuildRootState(broot["id"], koji.BR_STATES["EXPIRED"])
 
     def prune_buildroot_cache(self):
         """Remove cached buildroot images of repos that are no longer current."""
@@ -362,6 +384,8 @@ class Worker(object):
                 self.update_tasks()
                 if time.time() - self._last_cache_prune > CACHE_PRUNE_INTERVAL:
                     self.prune_buildroot_cache()
+                if time.time() - self._last_buildroot_sweep > BUILDROOT_SWEEP_INTERVAL:
+                    self.sweep_buildroots("its task is not running here")
                 if (self.restart_pending and self.runs
                         and all(run.waiting for run in self.runs.values())):
                     # kojid frees a restartHosts parent so it does not block its own host's
@@ -512,8 +536,6 @@ class Worker(object):
             "koji_config": os.path.abspath(self.config.path),
             "koji_session_file": session_file,
             "koji_task_dir": task_dir,
-            # the daemon ends the task's container when it reaps the playbook (end_container)
-            "koji_worker_ends_container": True,
             "rpmbuild_timeout": self.config.rpmbuild_timeout,
             "koji_wait_poll_interval": self.config.subtask_poll_interval,
             "koji_waitrepo_poll_interval": self.config.waitrepo_poll_interval,
@@ -534,7 +556,9 @@ class Worker(object):
             cancel_callback=lambda: run.cancel_requested,
             event_handler=lambda event: run.on_event(event, self.metrics, self._wake.set),
             finished_callback=lambda _runner: self._wake.set(),
-            settings=RUNNER_SETTINGS, **how)
+            # the daemon ends the container when it reaps the playbook (end_container): the
+            # playbook's own removal step is left out, no step after the task has ended
+            skip_tags=CONTAINER_REMOVAL_TAG, settings=RUNNER_SETTINGS, **how)
 
     def finish_run(self, run):
         """Reap a finished playbook; never leave its task OPEN."""
@@ -543,17 +567,23 @@ class Worker(object):
         status = getattr(run.runner, "status", "unknown") if run.runner else "not started"
         rc = getattr(run.runner, "rc", None) if run.runner else None
         log_copy = self.save_task_log(run)
-        info = self.session.getTaskInfo(run.task_id)
-        if info and koji.TASK_STATES[info["state"]] == "OPEN" and info["host_id"] == self.host_id:
-            message = ("the %s playbook ended without closing or failing the task (runner "
-                       "status %s, rc %s); see %s on the worker"
-                       % (run.method, status, rc, log_copy or "the worker log"))
-            LOG.error("task %s: %s", run.task_id, message)
-            self._fail(run.task_id, 1, message)
-        self.expire_buildroots(run.task_id)
+        if run.ended_state and not run.cancel_requested:
+            # its own close or fail call ended the task and expired its buildroots (any it
+            # left active goes with the next sweep_buildroots)
+            final = run.ended_state
+        else:
+            info = self.session.getTaskInfo(run.task_id)
+            final = koji.TASK_STATES[info["state"]] if info else "MISSING"
+            if final == "OPEN" and info["host_id"] == self.host_id:
+                message = ("the %s playbook ended without closing or failing the task (runner "
+                           "status %s, rc %s); see %s on the worker"
+                           % (run.method, status, rc, log_copy or "the worker log"))
+                LOG.error("task %s: %s", run.task_id, message)
+                if self._fail(run.task_id, 1, message):
+                    final = "FAILED"
+            self.expire_buildroots(run.task_id)
         elapsed = time.time() - run.started
         hub_session.close_task_session(self.session, run.session_id)
-        final = koji.TASK_STATES[info["state"]] if info else "MISSING"
         self.record_finished(run, final, elapsed)
         self.cleanup_run(run, keep_task_dir=final != "CLOSED")
         del self.runs[run.task_id]
@@ -586,10 +616,13 @@ class Worker(object):
             LOG.warning("task %s: cannot expire its buildroots: %s", task_id, exc)
 
     def _fail(self, task_id, code, message):
+        """Fail the task on the hub; whether that was done."""
         try:
             task_result.fail_task(self.session, task_id, code, message)
+            return True
         except koji.GenericError as exc:
             LOG.warning("task %s: could not fail it: %s", task_id, exc)
+            return False
 
     def save_task_log(self, run):
         """Keep the playbook's output in ``<log_dir>/tasks/<id>.log``."""

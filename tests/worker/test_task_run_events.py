@@ -35,6 +35,7 @@ def test_close_ends_the_task_and_wakes_the_daemon():
     run.on_event(ok("koji_adjutant.builder.koji_upload", {"task_state": "CLOSED"}), metrics,
                  lambda: woken.append(True))
     assert run.task_ended and woken == [True]
+    assert run.ended_state == "CLOSED"  # the reaping need not ask the hub
 
 
 def test_failed_task_ends_too_and_a_canceled_one_does_not_by_this_event():
@@ -42,7 +43,7 @@ def test_failed_task_ends_too_and_a_canceled_one_does_not_by_this_event():
     run.on_event(ok("koji_upload", {"task_state": "CANCELED"}), status.WorkerMetrics())
     assert not run.task_ended
     run.on_event(ok("koji_upload", {"task_state": "FAILED"}), status.WorkerMetrics())
-    assert run.task_ended
+    assert run.task_ended and run.ended_state == "FAILED"
 
 
 def test_container_removed_only_by_an_absent_step_of_its_own_container():
