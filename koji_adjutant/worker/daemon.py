@@ -103,13 +103,17 @@ class TaskRun(object):
         # the playbook has closed or failed its task (what is left is removing the
         # container): the task no longer takes a slot, as a kojid handler that has ended
         self.task_ended = False
-        # the state the playbook's own close or fail call left the task in (CLOSED, FAILED)
+        # the state the playbook's own close or fail call left the task in (CLOSED, FAILED),
+        # and when the daemon saw it
         self.ended_state = None
+        self.ended_at = None
         # the playbook's own "state: absent" step removed the container (a playbook run by
         # the daemon skips that step: CONTAINER_REMOVAL_TAG)
         self.container_removed = False
         # a step of the playbook ran in (or started) the task's container
         self.container_used = False
+        # ansible-runner has reported the playbook's end (its thread ends right after)
+        self.playbook_finished = False
 
     @property
     def log_dir(self):
@@ -135,6 +139,7 @@ class TaskRun(object):
             elif action == "koji_upload" and res.get("task_state") in ENDED_STATES:
                 self.task_ended = True
                 self.ended_state = res["task_state"]
+                self.ended_at = time.time()
                 if task_ended is not None:
                     task_ended()
             elif (action == "podman_build_step" and res.get("container") == self.container
@@ -161,7 +166,14 @@ class TaskRun(object):
 
     @property
     def finished(self):
-        return self.thread is not None and not self.thread.is_alive()
+        return self.thread is not None and (self.playbook_finished
+                                            or not self.thread.is_alive())
+
+    def on_finished(self, wake):
+        """ansible-runner's finished callback: the run's status and exit code are final (the
+        daemon may reap it at once, without waiting for the thread to end)."""
+        self.playbook_finished = True
+        wake()
 
     def cancel(self, reason):
         """Stop the task: its container goes at once, then its playbook."""
@@ -197,6 +209,8 @@ class Worker(object):
         self._wake = threading.Event()
         self._last_cache_prune = 0.0
         self._last_buildroot_sweep = 0.0
+        # when the last full pass of the main loop started
+        self._last_pass = 0.0
         # [adjutant] playbook_server: its Popen, and the client ansible-runner runs
         self.playbook_server = None
         self.playbook_client = None
@@ -381,6 +395,11 @@ class Worker(object):
         """The main loop; returns the exit code."""
         while not self.stop_requested:
             try:
+                if self.reap_ended_runs():
+                    # the next full pass when it was due anyway
+                    self.sleep(self._last_pass + self.config.sleeptime - time.time())
+                    continue
+                self._last_pass = time.time()
                 self.update_tasks()
                 if time.time() - self._last_cache_prune > CACHE_PRUNE_INTERVAL:
                     self.prune_buildroot_cache()
@@ -410,6 +429,20 @@ class Worker(object):
                 self.sleep(self.config.sleeptime)
         self.shutdown()
         return 0
+
+    def reap_ended_runs(self):
+        """Reap the finished playbooks without a full pass when that pass would learn nothing
+        new: each one had closed or failed its task before the last full pass started, which
+        has counted its slot free, checked in and asked for work since.  Whether it did
+        (False: a full pass is due: a playbook whose end was not seen, a restart pending)."""
+        finished = [run for run in self.runs.values() if run.finished]
+        if (not finished or self.restart_pending
+                or any(run.ended_at is None or run.ended_at >= self._last_pass
+                       for run in finished)):
+            return False
+        for run in finished:
+            self.finish_run(run)
+        return True
 
     def sleep(self, seconds):
         """Sleep, waking early for a finished playbook or a signal."""
@@ -555,7 +588,7 @@ class Worker(object):
             quiet=True,
             cancel_callback=lambda: run.cancel_requested,
             event_handler=lambda event: run.on_event(event, self.metrics, self._wake.set),
-            finished_callback=lambda _runner: self._wake.set(),
+            finished_callback=lambda _runner: run.on_finished(self._wake.set),
             # the daemon ends the container when it reaps the playbook (end_container): the
             # playbook's own removal step is left out, no step after the task has ended
             skip_tags=CONTAINER_REMOVAL_TAG, settings=RUNNER_SETTINGS, **how)

@@ -1,9 +1,12 @@
-"""The daemon's buildroot sweep (kojid's updateBuildroots), against the dev hub over HTTP with
-the daemon's own host session: an active buildroot of this host whose task is not running here
-is expired; one of a task being run is left alone; a reaped run whose playbook closed its task
-is not looked up again on the hub."""
+"""The daemon's reaping and buildroot sweep (kojid's updateBuildroots), against the dev hub over
+HTTP with the daemon's own host session: an active buildroot of this host whose task is not
+running here is expired, one of a task being run is left alone; a reaped run whose playbook
+closed its task is not looked up again on the hub; a playbook that had ended its task before
+the last full pass is reaped without another one."""
 
 import os
+import threading
+import time
 
 import koji
 import pytest
@@ -53,6 +56,38 @@ def run_of(task_id, tmp_path):
                           "koji-task-%d" % task_id)
 
 
+def close(worker, task_id):
+    worker.session.host.closeTask(task_id, koji.xmlrpcplus.dumps(
+        (None,), methodresponse=1, allow_none=1))
+
+
+def count_calls(worker):
+    """The names of the hub calls the worker's session makes from now on."""
+    calls = []
+    real = worker.session._callMethod
+
+    def counting(name, args, kwargs=None, retry=True):
+        calls.append(name)
+        return real(name, args, kwargs, retry)
+
+    worker.session._callMethod = counting
+    return calls
+
+
+def finished_run(worker, task_id, tmp_path, ended_at):
+    """A run of ``task_id`` whose playbook has ended (and had ended its task at
+    ``ended_at``, unless None)."""
+    run = run_of(task_id, tmp_path / str(task_id))
+    os.makedirs(run.private_dir, exist_ok=True)
+    run.thread = threading.Thread(target=lambda: None)
+    run.thread.start()
+    run.thread.join()
+    if ended_at is not None:
+        run.task_ended, run.ended_state, run.ended_at = True, "CLOSED", ended_at
+    worker.runs[task_id] = run
+    return run
+
+
 def broot_state(hub, broot_id):
     return koji.BR_STATES[hub.admin_session().getBuildroot(broot_id)["state"]]
 
@@ -75,8 +110,7 @@ def test_sweep_expires_buildroots_of_tasks_not_running_here(tmp_path, hub, worke
     worker.sweep_buildroots("its task is not running here")
     assert broot_state(hub, ours) == "EXPIRED"
     for task_id in (running, gone):
-        worker.session.host.closeTask(task_id, koji.xmlrpcplus.dumps(
-            (None,), methodresponse=1, allow_none=1))
+        close(worker, task_id)
 
 
 def test_reaping_a_run_its_playbook_closed_asks_the_hub_nothing_of_the_task(tmp_path, hub,
@@ -85,19 +119,11 @@ def test_reaping_a_run_its_playbook_closed_asks_the_hub_nothing_of_the_task(tmp_
     reaping it neither reads the task back nor lists its buildroots; a run whose end was
     not seen is looked up, and a task it left open is failed."""
     closed, left_open = open_task(hub, worker), open_task(hub, worker)
-    worker.session.host.closeTask(closed, koji.xmlrpcplus.dumps(
-        (None,), methodresponse=1, allow_none=1))
-    calls = []
-    real = worker.session._callMethod
-
-    def counting(name, args, kwargs=None, retry=True):
-        calls.append(name)
-        return real(name, args, kwargs, retry)
-
-    worker.session._callMethod = counting
+    close(worker, closed)
+    calls = count_calls(worker)
     for task_id, ended in ((closed, "CLOSED"), (left_open, None)):
         run = run_of(task_id, tmp_path / str(task_id))
-        os.makedirs(run.private_dir)
+        os.makedirs(run.private_dir, exist_ok=True)
         run.task_ended, run.ended_state = bool(ended), ended
         worker.runs[task_id] = run
         del calls[:]
@@ -110,3 +136,47 @@ def test_reaping_a_run_its_playbook_closed_asks_the_hub_nothing_of_the_task(tmp_
             assert koji.TASK_STATES[hub.task_info(task_id)["state"]] == "FAILED"
             assert worker.finished_runs[task_id]["state"] == "FAILED"
         assert task_id not in worker.runs
+
+
+def test_a_playbook_that_ended_its_task_before_the_last_pass_is_reaped_without_a_pass(
+        tmp_path, hub, worker):
+    """The pass that followed the close has counted the slot free, checked in and asked for
+    work: reaping the playbook when it ends needs only the subsession's logout."""
+    first, second = open_task(hub, worker), open_task(hub, worker)
+    close(worker, first)
+    close(worker, second)
+    calls = count_calls(worker)
+    worker._last_pass = time.time()
+    # closed after the last pass started: a full pass is due (its slot is not counted yet)
+    finished_run(worker, second, tmp_path, ended_at=time.time() + 1)
+    assert not worker.reap_ended_runs() and second in worker.runs
+    del worker.runs[second]
+    finished_run(worker, first, tmp_path, ended_at=worker._last_pass - 1)
+    worker.restart_pending = True  # a full pass decides the restart
+    assert not worker.reap_ended_runs() and first in worker.runs
+    worker.restart_pending = False
+    assert calls == []
+    assert worker.reap_ended_runs()
+    assert first not in worker.runs and worker.finished_runs[first]["state"] == "CLOSED"
+    assert calls == ["logoutChild"]
+    # a playbook whose end of task was not seen: a full pass reads its task back
+    finished_run(worker, second, tmp_path, ended_at=None)
+    assert not worker.reap_ended_runs() and second in worker.runs
+
+
+def test_a_run_is_finished_once_ansible_runner_reports_its_end():
+    """The finished callback (status and exit code final) wakes the daemon, which may reap
+    the run before its thread has ended."""
+    claim = task_claim.Claim(task_claim.Claim.TAKEN, 5, method="buildArch", weight=1.0)
+    run = daemon.TaskRun(claim, "/tmp/task-5", "/tmp/run-5", None, "koji-task-5")
+    release = threading.Event()
+    run.thread = threading.Thread(target=release.wait)
+    run.thread.start()
+    try:
+        woken = []
+        assert not run.finished
+        run.on_finished(lambda: woken.append(True))
+        assert run.finished and woken == [True] and run.thread.is_alive()
+    finally:
+        release.set()
+        run.thread.join()
