@@ -311,7 +311,10 @@ class Worker(object):
                 continue
             LOG.info("expiring buildroot %s of task %s: %s", broot["id"], broot.get("task_id"),
                      reason)
-            self.session.host.setBuildRootState(broot["id"], koji.BR_STATES["EXPIRED"])
+            try:
+                self.session.host.setBuildRootState(broot["id"], koji.BR_STATES["EXPIRED"])
+            except koji.GenericError as exc:  # the others are expired all the same
+                LOG.warning("cannot expire buildroot %s: %s", broot["id"], exc)
 
     def prune_buildroot_cache(self):
         """Remove cached buildroot images of repos that are no longer current."""

@@ -113,6 +113,32 @@ def test_sweep_expires_buildroots_of_tasks_not_running_here(tmp_path, hub, worke
         close(worker, task_id)
 
 
+def test_a_buildroot_the_hub_refuses_to_expire_does_not_stop_the_sweep(
+        tmp_path, hub, worker, caplog):
+    first, second = open_task(hub, worker), open_task(hub, worker)
+    refused = worker.session.host.newBuildRoot(hub.repo["id"], "x86_64", first)
+    expired = worker.session.host.newBuildRoot(hub.repo["id"], "x86_64", second)
+    real = worker.session._callMethod
+
+    def refusing(name, args, kwargs=None, retry=True):
+        if name == "host.setBuildRootState" and args[0] == refused:
+            raise koji.GenericError("buildroot %d is busy" % refused)
+        return real(name, args, kwargs, retry)
+
+    worker.session._callMethod = refusing
+    worker.runs = {}
+    with caplog.at_level("WARNING", logger="koji_adjutant.worker"):
+        worker.sweep_buildroots("its task is not running here")
+    assert broot_state(hub, expired) == "EXPIRED"
+    assert broot_state(hub, refused) == "INIT"
+    assert "cannot expire buildroot %d: buildroot %d is busy" % (refused, refused) in caplog.text
+    worker.session._callMethod = real
+    worker.sweep_buildroots("its task is not running here")  # the next sweep tries again
+    assert broot_state(hub, refused) == "EXPIRED"
+    for task_id in (first, second):
+        close(worker, task_id)
+
+
 def test_reaping_a_run_its_playbook_closed_asks_the_hub_nothing_of_the_task(tmp_path, hub,
                                                                             worker):
     """The playbook's own close call said how the task ended (and expired its buildroot):
