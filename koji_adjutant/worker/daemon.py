@@ -100,9 +100,6 @@ class TaskRun(object):
         self.step = None
         self.step_started = None
         self.steps = []
-        # the playbook has closed or failed its task (what is left is removing the
-        # container): the task no longer takes a slot, as a kojid handler that has ended
-        self.task_ended = False
         # the state the playbook's own close or fail call left the task in (CLOSED, FAILED),
         # and when the daemon saw it
         self.ended_state = None
@@ -114,6 +111,12 @@ class TaskRun(object):
         self.container_used = False
         # ansible-runner has reported the playbook's end (its thread ends right after)
         self.playbook_finished = False
+
+    @property
+    def task_ended(self):
+        """The playbook has closed or failed its task (what is left is removing the
+        container): the task no longer takes a slot, as a kojid handler that has ended."""
+        return self.ended_state is not None
 
     @property
     def log_dir(self):
@@ -137,7 +140,6 @@ class TaskRun(object):
             if action == "podman_buildroot_cache" and "hit" in res and res.get("cache_key"):
                 metrics.cache_lookup(bool(res["hit"]))
             elif action == "koji_upload" and res.get("task_state") in ENDED_STATES:
-                self.task_ended = True
                 self.ended_state = res["task_state"]
                 self.ended_at = time.time()
                 if task_ended is not None:
@@ -306,7 +308,12 @@ class Worker(object):
         its task without expiring it), and any of no task."""
         self._last_buildroot_sweep = time.time()
         active = [koji.BR_STATES[s] for s in ("INIT", "WAITING", "BUILDING")]
-        for broot in self.session.listBuildroots(hostID=self.host_id, state=active):
+        try:
+            broots = self.session.listBuildroots(hostID=self.host_id, state=active)
+        except koji.GenericError as exc:
+            LOG.warning("cannot list this host's active buildroots: %s", exc)
+            return
+        for broot in broots:
             if broot.get("task_id") is not None and broot["task_id"] in self.runs:
                 continue
             LOG.info("expiring buildroot %s of task %s: %s", broot["id"], broot.get("task_id"),
@@ -603,7 +610,8 @@ class Worker(object):
         status = getattr(run.runner, "status", "unknown") if run.runner else "not started"
         rc = getattr(run.runner, "rc", None) if run.runner else None
         log_copy = self.save_task_log(run)
-        if run.ended_state and not run.cancel_requested:
+        ended_by_playbook = run.ended_state and not run.cancel_requested
+        if ended_by_playbook:
             # its own close or fail call ended the task and expired its buildroots (any it
             # left active goes with the next sweep_buildroots)
             final = run.ended_state
@@ -617,12 +625,15 @@ class Worker(object):
                 LOG.error("task %s: %s", run.task_id, message)
                 if self._fail(run.task_id, 1, message):
                     final = "FAILED"
-            self.expire_buildroots(run.task_id)
         elapsed = time.time() - run.started
         hub_session.close_task_session(self.session, run.session_id)
         self.record_finished(run, final, elapsed)
         self.cleanup_run(run, keep_task_dir=final != "CLOSED")
         del self.runs[run.task_id]
+        if not ended_by_playbook:
+            # the buildroots a stopped or crashed playbook left active, now that its
+            # container is gone and its task is no longer running here
+            self.sweep_buildroots("its playbook did not end it")
         # once nothing of the run is left (its module server stopped, its directory gone)
         LOG.info("task %s (%s) done in %.1fs: runner %s", run.task_id, run.method, elapsed, status)
 
@@ -638,18 +649,6 @@ class Worker(object):
         self.finished_runs[run.task_id] = report
         while len(self.finished_runs) > status_server.FINISHED_KEPT:
             self.finished_runs.popitem(last=False)
-
-    def expire_buildroots(self, task_id):
-        """Expire the buildroots a stopped or crashed playbook left active (as kojid's
-        updateBuildroots does)."""
-        active = [koji.BR_STATES[s] for s in ("INIT", "WAITING", "BUILDING")]
-        try:
-            for broot in self.session.listBuildroots(taskID=task_id, state=active):
-                if broot.get("host_id") in (None, self.host_id):
-                    LOG.info("task %s: expiring buildroot %s", task_id, broot["id"])
-                    self.session.host.setBuildRootState(broot["id"], koji.BR_STATES["EXPIRED"])
-        except koji.GenericError as exc:
-            LOG.warning("task %s: cannot expire its buildroots: %s", task_id, exc)
 
     def _fail(self, task_id, code, message):
         """Fail the task on the hub; whether that was done."""

@@ -83,7 +83,7 @@ def finished_run(worker, task_id, tmp_path, ended_at):
     run.thread.start()
     run.thread.join()
     if ended_at is not None:
-        run.task_ended, run.ended_state, run.ended_at = True, "CLOSED", ended_at
+        run.ended_state, run.ended_at = "CLOSED", ended_at
     worker.runs[task_id] = run
     return run
 
@@ -150,7 +150,7 @@ def test_reaping_a_run_its_playbook_closed_asks_the_hub_nothing_of_the_task(tmp_
     for task_id, ended in ((closed, "CLOSED"), (left_open, None)):
         run = run_of(task_id, tmp_path / str(task_id))
         os.makedirs(run.private_dir, exist_ok=True)
-        run.task_ended, run.ended_state = bool(ended), ended
+        run.ended_state = ended
         worker.runs[task_id] = run
         del calls[:]
         worker.finish_run(run)

@@ -139,7 +139,7 @@ def test_the_daemon_ends_the_container_a_reaped_run_may_have_left(monkeypatch):
     assert ended_containers(monkeypatch, run) == []
     run.container_used = True  # ended well after using it: ended
     assert ended_containers(monkeypatch, run) == [(CONTAINER, "/state")]
-    run.container_removed = run.task_ended = True  # the playbook removed it itself
+    run.container_removed, run.ended_state = True, "CLOSED"  # the playbook removed it itself
     assert ended_containers(monkeypatch, run) == []
     for status_, canceled in (("failed", False), ("canceled", True), ("timeout", False)):
         run = new_run()  # stopped, crashed or failed: ended whether it was seen used or not
