@@ -12,7 +12,8 @@
    one ``buildArch`` subtask planned per arch.
 4. :func:`complete_build` - the children's results merged and imported
    (``host.completeBuild``, or ``host.moveBuildToScratch``), the ``tagBuild`` subtask planned.
-5. :func:`fail_build` - ``host.failBuild`` when anything fails after ``initBuild``.
+5. :func:`fail_build` - ``host.failBuild`` when anything fails after ``initBuild``, unless
+   the task is no longer ours (canceled: the hub canceled the build with it).
 
 Every step is safe to repeat when a freed parent runs again: the hub returns the existing
 child for a ``(parent, label)`` pair and ``initBuild`` keeps the build its own task made.
@@ -31,6 +32,7 @@ except ImportError:  # pragma: no cover - reported by the modules
     koji = None
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import rpms as rpm_lib
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 
 
 def _is_scm_url(src):
@@ -346,5 +348,11 @@ def complete_build(session, task_id, prepared, build_id, by_label, results):
 
 
 def fail_build(session, task_id, build_id):
-    """Step 5. Mark the build FAILED (kojid does so on any error after initBuild)."""
+    """Step 5. Mark the build FAILED (kojid does so on any error after initBuild); returns
+    ``(failed, task state)``.  A task no longer OPEN on this host is left alone: the hub
+    refuses the call then, and canceling the task has canceled its BUILDING build."""
+    ours, state = task_result.task_ownership(session, task_id)
+    if not ours:
+        return False, state
     session.host.failBuild(task_id, build_id)
+    return True, state

@@ -12,12 +12,16 @@ marks the parent waiting — its weight stops counting toward the host's load,
 on the hub and in the worker — then ``host.taskWait(parent)`` is polled until
 the children are done.  With ``failany``, the first failed child cancels the
 others (``cancelTaskChildren``) and its fault becomes the parent's.  Results
-come from ``host.taskWaitResults(parent, ids, canfail=…)``.
+come from ``host.taskWaitResults(parent, ids, canfail=…)``.  A parent that is no longer
+ours (canceled: its children were canceled with it) cancels nothing, as the hub would
+refuse it.
 """
 
 from __future__ import annotations
 
 import time
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 
 try:
     import koji
@@ -54,6 +58,13 @@ def _fault_of(session, task_id):
     return None
 
 
+def cancel_children(session, parent):
+    """``cancelTaskChildren``, unless the parent is no longer OPEN on this host (the hub
+    refuses it then; canceling the parent canceled its children)."""
+    if task_result.task_ownership(session, parent)[0]:
+        session.cancelTaskChildren(parent)
+
+
 def wait_for_subtasks(session, parent, subtasks=None, wait_all=True, failany=True,
                       canfail=None, timeout=None, poll_interval=2.0, sleep=time.sleep):
     """Wait like kojid; return ``{child id: result}`` of the finished children.
@@ -75,11 +86,11 @@ def wait_for_subtasks(session, parent, subtasks=None, wait_all=True, failany=Tru
             for task_id in sorted(set(finished) - checked):
                 fault = _fault_of(session, task_id)
                 if fault is not None:
-                    session.cancelTaskChildren(parent)
+                    cancel_children(session, parent)
                     raise fault
                 checked.add(task_id)
         if timeout and time.time() - start > timeout:
-            session.cancelTaskChildren(parent)
+            cancel_children(session, parent)
             raise SubtasksTimedOut("Subtasks timed out after %.1f seconds"
                                    % (time.time() - start))
         sleep(poll_interval)

@@ -6,6 +6,12 @@
 ``host.closeTask`` takes a complete XML-RPC methodResponse string holding the
 handler's return value; ``host.failTask`` takes a methodResponse string holding a
 Fault.  A known koji error keeps its fault code; anything unexpected is code 1.
+
+Both, like every ``host.*`` call about a task (``failBuild``, uploads into its
+directory, ...), are refused once the task is no longer OPEN on this host
+(canceled, or given to another host): ``ActionNotAllowed`` "host N does not own
+task M".  :func:`task_ownership` is the check made before such a call on a
+failure path, so that a canceled task ends quietly instead.
 """
 
 from __future__ import annotations
@@ -60,6 +66,28 @@ def encode_exception(exc):
     if isinstance(exc, koji.GenericError):
         return encode_fault(code, str(exc))
     return encode_fault(code, "%s: %s" % (type(exc).__name__, exc))
+
+
+def task_ownership(session, task_id, host_id=None):
+    """``(ours, state)``: whether the task is OPEN and held by this host, and its state name
+    (``MISSING`` for no such task).  One round trip: ``getTaskInfo`` (with ``host.getID``
+    in the same multicall unless ``host_id`` is given)."""
+    if host_id is None:
+        with session.multicall(strict=True) as multi:
+            info_call = multi.getTaskInfo(task_id)
+            host_call = multi.host.getID()
+        info, host_id = info_call.result, host_call.result
+    else:
+        info = session.getTaskInfo(task_id)
+    if not info:
+        return False, "MISSING"
+    state = koji.TASK_STATES[info["state"]]
+    return state == "OPEN" and info["host_id"] == host_id, state
+
+
+def not_ours_message(task_id, state, what="the task was not changed"):
+    """What a step says when it leaves a task that is no longer ours alone."""
+    return "task %s is %s and not open on this host; %s" % (task_id, state, what)
 
 
 def close_task(session, task_id, result):

@@ -8,6 +8,13 @@ Files go to the task's upload directory ``tasks/<id % 10000>/<id>`` (koji's
 upload).  Logs are sent incrementally, once a second, from the position reached
 so far, with ``rawUpload`` and an adler32 check — what kojid does, so that
 ``koji watch-logs`` and the web UI show a build log as it is written.
+
+Once the task is no longer OPEN on this host (canceled, or given to another host) the hub
+refuses every upload into its directory (``ActionNotAllowed``).  A follower stops for good
+at the first such refusal (no retry), and the last send of a step that did not succeed (its
+container was killed: what a cancel does) asks the hub first, in one round trip, whether
+the task is still ours (:func:`task_result.task_ownership`).  A step that goes well pays
+nothing for either.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 
 try:
     import koji
@@ -29,6 +38,10 @@ RETRY_DELAY = 10.0
 
 class UploadError(Exception):
     """A file could not be uploaded to the hub."""
+
+
+class TaskNotOurs(UploadError):
+    """The hub refuses uploads for the task: it is no longer OPEN on this host."""
 
 
 def task_upload_path(task_id):
@@ -63,21 +76,40 @@ class LogFollower(object):
     Each :meth:`poll` uploads what was appended since the last one.  If the file
     shrinks or is replaced, it is sent again from the start.  A chunk whose
     adler32 does not match what the hub stored is retried up to five times,
-    ten seconds apart (kojid's numbers).
+    ten seconds apart (kojid's numbers).  Once the hub has refused an upload because
+    the task is no longer ours (:attr:`stopped` says why), nothing more is sent.
     """
 
     def __init__(self, session, local_path, task_id, name=None, lock=None):
         self.session = session
         self.local_path = local_path
         self.name = check_upload_name(name or os.path.basename(local_path))
+        self.task_id = int(task_id)
         self.upload_path = task_upload_path(task_id)
         self.offset = 0
         self.inode = None
         self.lock = lock or threading.Lock()
         self.errors = []
+        self.stopped = None
+
+    def pending(self):
+        """Whether the file has something the hub does not have yet."""
+        try:
+            stat = os.stat(self.local_path)
+        except OSError:
+            return False
+        if self.inode is None:
+            return stat.st_size > 0
+        return stat.st_ino != self.inode or stat.st_size != self.offset
+
+    def stop(self, reason):
+        """Send nothing more (the task is no longer ours)."""
+        self.stopped = self.stopped or reason
 
     def poll(self):
         """Upload whatever is new; return the number of bytes sent."""
+        if self.stopped:
+            return 0
         try:
             stat = os.stat(self.local_path)
         except OSError:
@@ -101,8 +133,14 @@ class LogFollower(object):
         expected = adler32_constructor(chunk).hexdigest()
         for attempt in range(UPLOAD_RETRIES + 1):
             with self.lock:
-                result = self.session.rawUpload(chunk, offset, self.upload_path, self.name,
-                                                overwrite=True)
+                try:
+                    result = self.session.rawUpload(chunk, offset, self.upload_path, self.name,
+                                                    overwrite=True)
+                except koji.ActionNotAllowed as exc:
+                    # "host N does not own task M": the hub refuses every upload for the task
+                    # from now on (canceled, reassigned); not worth a retry
+                    self.stop(str(exc))
+                    raise TaskNotOurs("log %s: %s" % (self.name, exc))
             if result and result.get("hexdigest") == expected:
                 return
             if attempt < UPLOAD_RETRIES:
@@ -113,7 +151,10 @@ class LogFollower(object):
 
 
 class LiveLogUploader(object):
-    """Runs :class:`LogFollower` polls on a background thread every ``interval`` s."""
+    """Runs :class:`LogFollower` polls on a background thread every ``interval`` s.
+
+    The followers are of one task.  :attr:`stopped` says why uploading stopped early (the
+    task is no longer ours), which is not a failure."""
 
     def __init__(self, followers, interval=1.0):
         self.followers = list(followers)
@@ -122,6 +163,12 @@ class LiveLogUploader(object):
         self._thread = threading.Thread(target=self._run, name="live-log-upload")
         self._thread.daemon = True
         self.failures = []
+        self.stopped = None
+
+    def _stop_all(self, reason):
+        self.stopped = self.stopped or reason
+        for follower in self.followers:
+            follower.stop(reason)
 
     def start(self):
         self._thread.start()
@@ -135,12 +182,28 @@ class LiveLogUploader(object):
         for follower in self.followers:
             try:
                 follower.poll()
+            except TaskNotOurs as exc:  # the others would be refused too
+                self._stop_all(str(exc))
             except Exception as exc:  # keep the build going; report at the end
                 self.failures.append("%s: %s" % (follower.name, exc))
 
-    def stop(self):
-        """Stop the thread and send the rest of every log."""
+    def stop(self, check_task=False):
+        """Stop the thread and send the rest of every log; return the failures.
+
+        With ``check_task`` (the step did not succeed: a cancel kills the container) the
+        rest is sent only if the task is still OPEN on this host (asked only when there is
+        something left to send)."""
         self._stop.set()
         self._thread.join()
+        pending = [f for f in self.followers if not f.stopped and f.pending()]
+        if check_task and pending:
+            follower = pending[0]
+            try:
+                ours, state = task_result.task_ownership(follower.session, follower.task_id)
+            except koji.GenericError:
+                ours = True  # then the send says what is wrong
+            if not ours:
+                self._stop_all(task_result.not_ours_message(
+                    follower.task_id, state, "the rest of its logs was not uploaded"))
         self._poll_all()
         return self.failures

@@ -36,7 +36,10 @@ description:
     every rpm, the logs per arch) and calls C(host.completeBuild), or
     C(host.moveBuildToScratch) for a scratch build. It returns the C(tagBuild) subtask
     (label C(tag)) unless the build is scratch or skip_tag.
-  - O(state=failed) calls C(host.failBuild), for any failure after C(initBuild).
+  - O(state=failed) calls C(host.failBuild), for any failure after C(initBuild). A task that
+    is no longer OPEN on this host (canceled, reassigned) is left alone, as the hub would
+    refuse the call (canceling the task canceled its build); the module then reports it and
+    succeeds, unchanged.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
   - koji_adjutant.builder.hub
@@ -150,6 +153,11 @@ failany:
   description: Whether the first failed C(buildArch) cancels its siblings (C(opts.fail_fast), or C(build_arch_can_fail) off).
   returned: state is initialized
   type: bool
+task_state:
+  description: The build task's state on the hub; the build was failed only when it is C(OPEN).
+  returned: state is failed
+  type: str
+  sample: CANCELED
 """
 
 import os
@@ -159,6 +167,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import build_task
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import rpms as rpm_lib
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 
 REQUIRED = {
     "prepared": ["params"],
@@ -190,8 +199,11 @@ def run_step(module, config, session):
         return dict(subtask=build_task.complete_build(
             session, task_id, params["prepared"], params["build_id"], params["by_label"],
             params["task_results"]))
-    build_task.fail_build(session, task_id, params["build_id"])
-    return {}
+    failed, current = build_task.fail_build(session, task_id, params["build_id"])
+    if not failed:
+        return dict(changed=False, task_state=current,
+                    msg=task_result.not_ours_message(task_id, current, "the build was not failed"))
+    return dict(task_state=current)
 
 
 def main():
@@ -216,8 +228,8 @@ def main():
             result = run_step(module, config, session)
         except rpm_lib.InputError as exc:
             module.fail_json(msg=str(exc), koji_fault="BuildError")
-    module.exit_json(changed=module.params["state"] not in ("prepared", "srpm_planned"),
-                     **result)
+    result.setdefault("changed", module.params["state"] not in ("prepared", "srpm_planned"))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

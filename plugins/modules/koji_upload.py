@@ -139,13 +139,6 @@ except ImportError:
     koji = None
 
 
-def task_is_ours(session, task_id):
-    info = session.getTaskInfo(task_id)
-    host_id = session.host.getID()
-    state = koji.TASK_STATES[info["state"]] if info else "MISSING"
-    return bool(info) and state == "OPEN" and info["host_id"] == host_id, state
-
-
 def expire_buildroots(session, brootids):
     """(expired, problem): the buildroots set EXPIRED now, and what went wrong, if anything
     (the rest are still tried)."""
@@ -184,7 +177,7 @@ def main():
     task_id = params["task_id"]
     uploaded, problems, expired = [], [], []
     try:
-        ours, current = task_is_ours(session, task_id)
+        ours, current = task_result.task_ownership(session, task_id)
         problem = None
         if not module.check_mode:
             expired, problem = expire_buildroots(session, params["expire_buildroots"])
@@ -194,7 +187,7 @@ def main():
         if problem:
             problems.append(problem)
         if not ours:
-            message = "task %s is %s and not open on this host; the task was not changed" % (task_id, current)
+            message = task_result.not_ours_message(task_id, current)
             if state == "closed":
                 module.fail_json(msg=message, uploaded=[], task_state=current,
                                  expired_buildroots=expired, koji_fault="ActionNotAllowed")

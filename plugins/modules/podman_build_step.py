@@ -22,7 +22,10 @@ description:
     O(command) as O(user).
   - The step's output is appended to O(log_dir)/O(log_name) and, with a hub session, sent to
     the task's upload directory on the hub every second while the step runs (as kojid does,
-    so C(koji watch-logs) follows it).
+    so C(koji watch-logs) follows it). Once the task is no longer OPEN on this host (canceled,
+    reassigned) nothing more is sent; the upload stops at the hub's first refusal, and after a
+    step that failed (a cancel kills the container) the rest is sent only if the task is still
+    ours.
   - A step that exits non-zero or runs past O(timeout) fails the module with O(fault_class)
     and O(failure_message); the message adds the timeout when the step was killed at it, and
     C(out of memory) when the kernel killed a process of the step at the container's memory
@@ -206,6 +209,12 @@ log:
 uploaded:
   description: Hub path of the log (C(tasks/<id % 10000>/<id>/<log_name>)), when uploaded.
   returned: state=present with a hub session
+  type: str
+upload_stopped:
+  description:
+    - Why the log's upload stopped before its end - the task is no longer OPEN on this host
+      (canceled, reassigned), so the hub refuses it; the rest of the log stays on the worker.
+  returned: when the upload stopped early
   type: str
 networks:
   description: Networks the container was disconnected from (O(state=offline)).
@@ -411,6 +420,7 @@ def run_step(module, config, name, result, command, container_pid=None, started_
     if result.get("image"):
         header += "image: %(name)s id %(id)s digest %(digest)s\n" % result["image"]
     ended_early = False
+    rc = timed_out = None
     meter = resource_stats.StepMeter(name, pid=container_pid).start(
         since_creation=started_at is not None)
     try:
@@ -437,9 +447,13 @@ def run_step(module, config, name, result, command, container_pid=None, started_
                           "container's memory limit (%s)\n" % (config.container_memory or "none"))
     finally:
         if uploader is not None:
-            failures = uploader.stop()
+            # after a step that did not succeed (a cancel kills the container) the rest of
+            # the log goes only to a task that is still ours
+            failures = uploader.stop(check_task=rc != 0 or bool(timed_out))
             if failures:
                 result["upload_warnings"] = failures
+            if uploader.stopped:
+                result["upload_stopped"] = uploader.stopped
             hub_session.release_session(session)
     record = resource_stats.step_record(params["name"], params["log_name"], meter.started,
                                         seconds, rc, timed_out, usage)
