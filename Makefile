@@ -3,6 +3,10 @@
 
 PYTHON := .venv/bin/python
 PYTEST := .venv/bin/pytest
+# The checkout is installed editable: Python imports the koji_adjutant.builder collection
+# through that, Ansible through collections/ (scripts/setup-host.sh links the checkout there
+# beside containers.podman and ansible.posix).
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 
 .PHONY: setup image demo test test-fast test-devhub test-e2e molecule bench sanity lint clean
 
@@ -14,7 +18,7 @@ image: setup
 
 ## Build a sample SRPM through the embedded dev hub and a worker; print the result.
 demo: image
-	$(PYTHON) -m koji_adjutant.demo
+	$(PYTHON) -m koji_adjutant_devhub.demo
 
 ## Everything CI runs: the pytest suites, then every role's molecule scenario.
 test: image

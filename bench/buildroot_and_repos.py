@@ -26,11 +26,11 @@ import uuid
 
 import koji
 
-from koji_adjutant import COLLECTION_ROOT
-from koji_adjutant.devhub.testing import BUILD_GROUP_PACKAGES, DevHub, write_worker_config
 from koji_adjutant.images import ensure_buildroot_image
+from koji_adjutant_devhub.testing import BUILD_GROUP_PACKAGES, DevHub, write_worker_config
 
-HELLO = os.path.join(COLLECTION_ROOT, "tests", "data", "specs", "hello.spec")
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HELLO = os.path.join(REPO_ROOT, "tests", "data", "specs", "hello.spec")
 SETUP_STEPS = ("Start the container and install the buildroot configuration",
                "Install the build group from the koji repo",
                "Keep the buildroot with its group installed")

@@ -44,11 +44,11 @@ import uuid
 
 import koji
 
-from koji_adjutant import COLLECTION_ROOT
-from koji_adjutant.devhub.testing import DevHub, write_worker_config
 from koji_adjutant.images import ensure_buildroot_image
+from koji_adjutant_devhub.testing import DevHub, write_worker_config
 
-SPEC = os.path.join(COLLECTION_ROOT, "tests", "data", "specs", "noarch-data.spec")
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPEC = os.path.join(REPO_ROOT, "tests", "data", "specs", "noarch-data.spec")
 
 
 def rss_mb(pid):

@@ -1,7 +1,7 @@
 """``koji-adjutant``: the command line.
 
-    koji-adjutant worker -c /etc/kojid/kojid.conf   the builder daemon (kojid's role)
-    koji-adjutant devhub serve|init ...             the koji-compatible dev hub
+    koji-adjutant worker [--force-lock] -c /etc/kojid/kojid.conf
+                                                    the builder daemon (kojid's role)
     koji-adjutant image build [--force]             the local buildroot image
     koji-adjutant config -c FILE                    validate and show a worker config
 """
@@ -29,6 +29,8 @@ def _worker(args):
     config = _load_config(args.config)
     if config is None:
         return 2
+    if args.force_lock:
+        config.force_lock = True
     level = args.log_level or config.log_level or "INFO"
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -45,22 +47,23 @@ def _config(args):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "devhub":
-        from koji_adjutant.devhub import cli as devhub_cli
-        return devhub_cli.main(argv[1:])
     if argv and argv[0] == "image":
         from koji_adjutant.images import __main__ as images_main
         return images_main.main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="koji-adjutant",
         description="A koji builder that runs every task in its own podman container "
-                    "through Ansible. Subcommands: worker, config, devhub, image.")
+                    "through Ansible. Subcommands: worker, config, image.")
     parser.add_argument("--version", action="version", version=koji_adjutant.__version__)
     sub = parser.add_subparsers(dest="command")
     worker = sub.add_parser("worker", help="run the builder daemon (kojid's role)")
     worker.add_argument("-c", "--config", default="/etc/kojid/kojid.conf",
                         help="kojid.conf with an optional [adjutant] section "
                              "(default: %(default)s)")
+    worker.add_argument("--force-lock", action="store_true",
+                        help="take the host's exclusive hub session over from an older one, "
+                             "as kojid --force-lock does: a killed worker leaves its session "
+                             "open (the same as [adjutant] force_lock = true)")
     worker.add_argument("--once", action="store_true",
                         help="take at most one task, run it to the end, then exit")
     worker.add_argument("--log-level", help="DEBUG, INFO, WARNING (default: log_level of "
@@ -69,7 +72,6 @@ def main(argv=None):
     show = sub.add_parser("config", help="validate a worker config and print it")
     show.add_argument("-c", "--config", default="/etc/kojid/kojid.conf")
     show.set_defaults(func=_config)
-    sub.add_parser("devhub", help="the koji-compatible dev hub (see 'devhub --help')")
     sub.add_parser("image", help="build the local buildroot image (see 'image --help')")
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

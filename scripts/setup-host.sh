@@ -11,7 +11,7 @@
 #   1. Debian packages (podman, runc, mmdebstrap, rpm, dnf, createrepo-c, build tools for gssapi).
 #   2. podman runtime settings for this kind of VM, and a check that a container really starts.
 #   3. .venv from Debian's /usr/bin/python3 with --system-site-packages (for `import rpm`),
-#      with the project installed editable plus its test extras.
+#      with the project installed editable plus its test extras, and the dev hub (devhub/).
 #   4. Ansible collections without Galaxy: containers.podman and ansible.posix unpacked from the
 #      `ansible` package on PyPI into collections/, plus the koji_adjutant.builder symlink.
 #   5. --with-lint: ansible-lint, molecule, shellcheck, and an offline pip bootstrap for
@@ -225,12 +225,14 @@ setup_venv() {
         note "created"
     fi
 
-    # Re-install only when pyproject.toml changed or extras are wanted that were not installed.
+    # Re-install only when a pyproject.toml (the project's, the dev hub's) changed or extras are
+    # wanted that were not installed.
     local stamp_file="$VENV/.koji-adjutant-installed" hash installed_hash="" installed_extras=""
-    hash=$(sha256sum "$REPO_ROOT/pyproject.toml" | cut -d' ' -f1)
+    hash=$(cat "$REPO_ROOT/pyproject.toml" "$REPO_ROOT/devhub/pyproject.toml" | sha256sum | cut -d' ' -f1)
     [[ -f $stamp_file ]] && read -r installed_hash installed_extras <"$stamp_file"
     local up_to_date=0 e
-    if [[ $installed_hash == "$hash" ]] && "$VENV_PY" -c 'import rpm, koji, ansible_runner' 2>/dev/null; then
+    if [[ $installed_hash == "$hash" ]] &&
+        "$VENV_PY" -c 'import rpm, koji, ansible_runner, koji_adjutant_devhub' 2>/dev/null; then
         up_to_date=1
         for e in ${extras//,/ }; do
             [[ ,$installed_extras, == *,$e,* ]] || up_to_date=0
@@ -240,9 +242,9 @@ setup_venv() {
         note "project and dependencies up to date"
         SUMMARY+=("venv: up to date")
     else
-        note "pip install -e '.[$extras]' (a minute or two the first time)"
+        note "pip install -e '.[$extras]' -e ./devhub (a minute or two the first time)"
         run_logged pip-install "$VENV_PY" -m pip install --quiet --disable-pip-version-check \
-            -e "${REPO_ROOT}[$extras]"
+            -e "${REPO_ROOT}[$extras]" -e "$REPO_ROOT/devhub"
         printf '%s %s\n' "$hash" "$extras" >"$stamp_file"
         SUMMARY+=("venv: installed [$extras]")
     fi

@@ -1,4 +1,4 @@
-"""``python -m koji_adjutant.devhub`` runs the dev hub command line."""
+"""``python -m koji_adjutant_devhub`` runs the dev hub command line."""
 
 import sys
 

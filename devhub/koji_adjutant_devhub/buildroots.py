@@ -32,7 +32,8 @@ def new_buildroot(hub, host_id, repo_id, arch, task_id=None, ctype='chroot'):
                          create_event=event)
 
 
-def _row(hub, brootid):
+def buildroot_row(hub, brootid):
+    """The ``buildroots`` row of brootid (GenericError when there is none)."""
     row = hub.db.one('SELECT * FROM buildroots WHERE id = ?', (int(brootid),))
     if row is None:
         raise koji.GenericError('no buildroot with ID: %s' % brootid)
@@ -40,7 +41,7 @@ def _row(hub, brootid):
 
 
 def assert_host(hub, brootid, host_id):
-    row = _row(hub, brootid)
+    row = buildroot_row(hub, brootid)
     if row['host_id'] != host_id:
         raise koji.ActionNotAllowed('Host %s not owner of buildroot %s' % (host_id, brootid))
     return row
@@ -53,7 +54,7 @@ def assert_task(row, task_id):
 
 
 def set_state(hub, brootid, state):
-    row = _row(hub, brootid)
+    row = buildroot_row(hub, brootid)
     if isinstance(state, str):
         if state not in BR:
             raise koji.GenericError('Invalid buildroot state: %s' % state)
@@ -102,21 +103,21 @@ def _add_list(hub, row, rpmlist, update):
 
 
 def set_list(hub, brootid, rpmlist):
-    row = _row(hub, brootid)
+    row = buildroot_row(hub, brootid)
     if row['state'] != BR['INIT']:
         raise koji.GenericError('buildroot %s in wrong state %s' % (row['id'], row['state']))
     _add_list(hub, row, rpmlist, update=False)
 
 
 def update_list(hub, brootid, rpmlist):
-    row = _row(hub, brootid)
+    row = buildroot_row(hub, brootid)
     if row['state'] != BR['BUILDING']:
         raise koji.GenericError('buildroot %s in wrong state %s' % (row['id'], row['state']))
     _add_list(hub, row, rpmlist, update=True)
 
 
 def get_listing(hub, brootid):
-    _row(hub, brootid)
+    buildroot_row(hub, brootid)
     rows = hub.db.query('SELECT * FROM buildroot_listing WHERE buildroot_id = ? ORDER BY rowid',
                         (int(brootid),))
     result = []

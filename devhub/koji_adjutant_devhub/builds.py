@@ -19,7 +19,7 @@ import koji
 import koji.util
 
 from . import context
-from . import packages
+from . import names
 from . import users
 from .hub import format_ts
 from .query import apply_query_opts
@@ -27,7 +27,9 @@ from .query import apply_query_opts
 BS = koji.BUILD_STATES
 VOLUMES = [{'id': 0, 'name': 'DEFAULT'}]
 
-_BUILD_SQL = (
+# The build view (a build row with its package and owner names and creation time); tagging
+# joins it to tag listings.
+BUILD_SQL = (
     'SELECT build.*, package.name AS package_name, users.name AS owner_name, '
     'events.ts AS creation_ts FROM build '
     'JOIN package ON package.id = build.pkg_id '
@@ -111,7 +113,7 @@ def get_build(hub, buildInfo, strict=False):
     build_id = find_build_id(hub, buildInfo, strict=strict)
     if build_id is None:
         return None
-    row = hub.db.one(_BUILD_SQL + ' WHERE build.id = ?', (build_id,))
+    row = hub.db.one(BUILD_SQL + ' WHERE build.id = ?', (build_id,))
     if row is None:
         if strict:
             raise koji.GenericError('No such build: %s' % (buildInfo,))
@@ -129,11 +131,11 @@ def new_build(hub, data, strict=False):
     """
     data = dict(data)
     if 'pkg_id' in data:
-        data['name'] = packages.lookup_package(hub, data['pkg_id'], strict=True)['name']
+        data['name'] = names.lookup_package(hub, data['pkg_id'], strict=True)['name']
     else:
         if not data.get('name'):
             raise koji.GenericError('No name or package id provided for build')
-        data['pkg_id'] = packages.new_package(hub, data['name'], strict=False)
+        data['pkg_id'] = names.new_package(hub, data['name'], strict=False)
     if data.get('owner'):
         data['owner'] = users.get_user(hub, data['owner'], strict=True)['id']
     for field in ('version', 'release', 'epoch'):
@@ -230,7 +232,7 @@ def list_builds(hub, packageID=None, userID=None, taskID=None, prefix=None, stat
                 queryOpts=None, pattern=None, cgID=None, draft=None):
     clauses, params = [], []
     if packageID is not None:
-        packageID = packages.get_package_id(hub, packageID)
+        packageID = names.get_package_id(hub, packageID)
         if not packageID:
             return []
         clauses.append('build.pkg_id = ?')
@@ -270,7 +272,7 @@ def list_builds(hub, packageID=None, userID=None, taskID=None, prefix=None, stat
                 value = koji.util.parseTime(value)
             clauses.append('%s %s ?' % (column, op))
             params.append(float(value))
-    sql = _BUILD_SQL
+    sql = BUILD_SQL
     if clauses:
         sql += ' WHERE ' + ' AND '.join(clauses)
     rows = [build_out(r) for r in hub.db.query(sql + ' ORDER BY build.id', params)]

@@ -1,6 +1,6 @@
 """Command line of the dev hub: ``serve`` and ``init``.
 
-Used as ``koji-adjutant devhub ...`` and as ``python -m koji_adjutant.devhub ...``.
+Used as ``koji-adjutant-devhub ...`` and as ``python -m koji_adjutant_devhub ...``.
 """
 
 import argparse
@@ -9,7 +9,10 @@ import os
 import signal
 import sys
 
+from . import seed
 from .config import HubConfig
+from .hub import Hub
+from .server import DevHubServer
 
 
 def _add_common(parser):
@@ -21,7 +24,7 @@ def _add_common(parser):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog='koji-adjutant devhub',
+        prog='koji-adjutant-devhub',
         description='A koji-compatible development hub (XML-RPC over HTTP, SQLite state).')
     sub = parser.add_subparsers(dest='command')
     sub.required = True
@@ -91,9 +94,6 @@ def _setup_logging(level):
 
 
 def cmd_serve(args):
-    from .hub import Hub
-    from .server import DevHubServer
-
     _setup_logging(args.log_level)
     config = HubConfig(args.topdir, db_path=args.db, hub_path=args.hub_path,
                        files_path=args.files_path,
@@ -113,7 +113,7 @@ def cmd_serve(args):
         raise KeyboardInterrupt()
 
     signal.signal(signal.SIGTERM, stop)
-    log = logging.getLogger('koji_adjutant.devhub')
+    log = logging.getLogger('koji_adjutant_devhub')
     log.warning('dev hub at %s (files %s%s), topdir %s', server.url, server.topurl,
                 ', TLS %s' % server.tls_url if server.tls_url else '', config.topdir)
     if args.port_file:
@@ -131,9 +131,6 @@ def cmd_serve(args):
 
 
 def cmd_init(args):
-    from . import seed
-    from .hub import Hub
-
     _setup_logging('WARNING')
     hub = Hub(HubConfig(args.topdir, db_path=args.db))
     try:

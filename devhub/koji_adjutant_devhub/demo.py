@@ -17,11 +17,12 @@ import uuid
 
 import koji
 
-from koji_adjutant import COLLECTION_ROOT
-from koji_adjutant.devhub.testing import DevHub, write_worker_config
+from .testing import DevHub, write_worker_config
 
-DEMO_DIR = os.path.join(COLLECTION_ROOT, "build", "demo")
-SPEC = os.path.join(COLLECTION_ROOT, "tests", "data", "specs", "hello.spec")
+# This file is <repo>/devhub/koji_adjutant_devhub/demo.py.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEMO_DIR = os.path.join(REPO_ROOT, "build", "demo")
+SPEC = os.path.join(REPO_ROOT, "tests", "data", "specs", "hello.spec")
 HOST, PASSWORD, TAG = "demo-builder", "demo-password", "demo-build"
 
 

@@ -18,9 +18,11 @@ import koji
 from . import auth
 from . import buildroots
 from . import builds
+from . import cancel
 from . import context
 from . import groups
 from . import hosts
+from . import names
 from . import notifications
 from . import packages
 from . import policy
@@ -258,7 +260,7 @@ class RootExports(object):
             tag_ids = tagging.list_tags_of(self.hub, build=build, package=package)
         else:
             tag_ids = self.hub.db.column('SELECT id FROM tags ORDER BY id')
-        pkg_id = packages.get_package_id(self.hub, package) if package is not None else None
+        pkg_id = names.get_package_id(self.hub, package) if package is not None else None
         for tag_id in tag_ids:
             info = tags.get_tag(self.hub, tag_id)
             entry = dict((key, info[key]) for key in fields)
@@ -319,7 +321,7 @@ class RootExports(object):
     # -- packages and package lists --------------------------------------------------------
 
     def getPackage(self, info, strict=False, create=False):
-        return packages.lookup_package(self.hub, info, strict=strict, create=create)
+        return names.lookup_package(self.hub, info, strict=strict, create=create)
 
     def getPackageID(self, name, strict=False):
         pkg_id = self.hub.db.value('SELECT id FROM package WHERE name = ?', (name,))
@@ -412,7 +414,7 @@ class RootExports(object):
 
     def getAverageBuildDuration(self, package, age=None):
         """Average build time of a package's task-made builds; None without any."""
-        pkg_id = packages.get_package_id(self.hub, package)
+        pkg_id = names.get_package_id(self.hub, package)
         if not pkg_id:
             return None
         clauses = 'build.pkg_id = ? AND build.state = ? AND build.task_id IS NOT NULL'
@@ -686,18 +688,18 @@ class RootExports(object):
         task = Task(self.hub, task_id)
         task.get_info(strict=True)
         self._assert_can_cancel(task)
-        task.cancel(recurse=recurse)
+        cancel.cancel_task(self.hub, task.id, recurse=recurse)
 
     def cancelTaskChildren(self, task_id):
         _session().assertLogin()
         task = Task(self.hub, task_id)
         task.get_info(strict=True)
         self._assert_can_cancel(task)
-        task.cancel_children()
+        cancel.cancel_children(self.hub, task.id)
 
     def cancelTaskFull(self, task_id, strict=True):
         _session().assertPerm('admin')
-        Task(self.hub, task_id).cancel_full(strict=strict)
+        cancel.cancel_full(self.hub, task_id, strict=strict)
 
     def resubmitTask(self, taskID):
         """Re-run a canceled or failed top-level task with the same arguments."""

@@ -1,4 +1,5 @@
-"""Name/id lookups in simple ``(id, name)`` tables (kojihub's ``lookup_name``)."""
+"""Name/id lookups in simple ``(id, name)`` tables (kojihub's ``lookup_name``), and the
+``package`` table's."""
 
 import koji
 
@@ -50,3 +51,24 @@ def lookup_name(hub, table, info, strict=False, create=False):
 def get_id(hub, table, info, strict=False, create=False):
     data = lookup_name(hub, table, info, strict, create)
     return None if data is None else data['id']
+
+
+# -- the package table ---------------------------------------------------------------
+
+def lookup_package(hub, info, strict=False, create=False):
+    return lookup_name(hub, 'package', info, strict=strict, create=create)
+
+
+def get_package_id(hub, info, strict=False, create=False):
+    return get_id(hub, 'package', info, strict=strict, create=create)
+
+
+def new_package(hub, name, strict=True):
+    """Create a package entry (or, unless strict, return the existing one's id)."""
+    users.verify_name(name)
+    pkg_id = hub.db.value('SELECT id FROM package WHERE name = ?', (name,))
+    if pkg_id:
+        if strict:
+            raise koji.GenericError('Package already exists [id %d]' % pkg_id)
+        return pkg_id
+    return hub.db.insert('package', name=name)

@@ -1,4 +1,5 @@
-"""Packages and tag package lists (kojihub's pkglist_* functions, readPackageList).
+"""Tag package lists (kojihub's pkglist_* functions, readPackageList); the package
+table itself is read and written through ``names``.
 
 A tag's package list says which packages may be tagged into it (and who owns
 them there); entries are inherited through tag inheritance (filtered by the
@@ -14,36 +15,17 @@ import koji
 
 from . import context
 from . import names
+from . import policy
 from . import tags
 from . import users
 from . import versioned
 from .query import apply_query_opts
 
 
-def lookup_package(hub, info, strict=False, create=False):
-    return names.lookup_name(hub, 'package', info, strict=strict, create=create)
-
-
-def get_package_id(hub, info, strict=False, create=False):
-    return names.get_id(hub, 'package', info, strict=strict, create=create)
-
-
-def new_package(hub, name, strict=True):
-    """Create a package entry (or, unless strict, return the existing one's id)."""
-    users.verify_name(name)
-    pkg_id = hub.db.value('SELECT id FROM package WHERE name = ?', (name,))
-    if pkg_id:
-        if strict:
-            raise koji.GenericError('Package already exists [id %d]' % pkg_id)
-        return pkg_id
-    return hub.db.insert('package', name=name)
-
-
 # -- policy ------------------------------------------------------------------------
 
 def assert_package_list_policy(tag_id, action, pkginfo, force=False):
     """The ``package_list`` policy (koji's default: admin or tag permission)."""
-    from . import policy
     data = {'tag': tag_id, 'action': action, 'package': pkginfo, 'force': force}
     policy.assert_policy('package_list', data, force=force)
 
@@ -139,7 +121,7 @@ def list_packages(hub, tagID=None, userID=None, pkgID=None, prefix=None, inherit
     if userID is not None:
         userID = users.get_user(hub, userID, strict=True)['id']
     if pkgID is not None:
-        pkgID = get_package_id(hub, pkgID, strict=True)
+        pkgID = names.get_package_id(hub, pkgID, strict=True)
     found = read_package_list(hub, tagID=tagID, userID=userID, pkgID=pkgID, inherit=inherited,
                               with_dups=with_dups, event=event, with_owners=with_owners,
                               with_blocked=with_blocked)
@@ -163,7 +145,7 @@ def list_packages_simple(hub, prefix=None, queryOpts=None):
 
 def get_package_config(hub, tag, pkg, event=None):
     tag_id = tags.get_tag_id(hub, tag, strict=False)
-    pkg_id = get_package_id(hub, pkg, strict=False)
+    pkg_id = names.get_package_id(hub, pkg, strict=False)
     if pkg_id is None or tag_id is None:
         return None
     return read_package_list(hub, tagID=tag_id, pkgID=pkg_id, inherit=True,
@@ -172,7 +154,7 @@ def get_package_config(hub, tag, pkg, event=None):
 
 def check_tag_package(hub, tag, pkg):
     tag_id = tags.get_tag_id(hub, tag, strict=False)
-    pkg_id = get_package_id(hub, pkg, strict=False)
+    pkg_id = names.get_package_id(hub, pkg, strict=False)
     if pkg_id is None or tag_id is None:
         return False
     pkgs = read_package_list(hub, tagID=tag_id, pkgID=pkg_id, inherit=True, with_owners=False)
@@ -204,7 +186,7 @@ def pkglist_add(hub, taginfo, pkginfo, owner=None, block=None, extra_arches=None
                 update=False, policy=True):
     """packageListAdd: add or update a package's entry in a tag's list."""
     tag = tags.get_tag(hub, taginfo, strict=True)
-    pkg = lookup_package(hub, pkginfo, strict=False)
+    pkg = names.lookup_package(hub, pkginfo, strict=False)
     if not pkg and not isinstance(pkginfo, str):
         raise koji.GenericError('No such package: %s' % pkginfo)
     if owner is not None:
@@ -214,7 +196,7 @@ def pkglist_add(hub, taginfo, pkginfo, owner=None, block=None, extra_arches=None
         context.session().assertLogin()
         assert_package_list_policy(tag['id'], action, pkginfo, force)
     if not pkg:
-        pkg = lookup_package(hub, pkginfo, create=True)
+        pkg = names.lookup_package(hub, pkginfo, create=True)
     if extra_arches is not None:
         extra_arches = koji.parse_arches(extra_arches, strict=True, allow_none=True)
     previous = read_package_list(hub, tag['id'], pkgID=pkg['id'], inherit=True).get(pkg['id'])
@@ -251,7 +233,7 @@ def pkglist_add(hub, taginfo, pkginfo, owner=None, block=None, extra_arches=None
 
 def pkglist_remove(hub, taginfo, pkginfo, force=False):
     tag = tags.get_tag(hub, taginfo, strict=True)
-    pkg = lookup_package(hub, pkginfo, strict=True)
+    pkg = names.lookup_package(hub, pkginfo, strict=True)
     context.session().assertLogin()
     assert_package_list_policy(tag['id'], 'remove', pkginfo, force)
     _remove_entry(hub, tag['id'], pkg['id'])
@@ -259,7 +241,7 @@ def pkglist_remove(hub, taginfo, pkginfo, force=False):
 
 def pkglist_block(hub, taginfo, pkginfo, force=False):
     tag = tags.get_tag(hub, taginfo, strict=True)
-    pkg = lookup_package(hub, pkginfo, strict=True)
+    pkg = names.lookup_package(hub, pkginfo, strict=True)
     if not read_package_list(hub, tag['id'], pkgID=pkg['id'], inherit=True, with_owners=False):
         raise koji.GenericError('Package %s is not in tag listing for %s'
                                 % (pkg['name'], tag['name']))
@@ -268,7 +250,7 @@ def pkglist_block(hub, taginfo, pkginfo, force=False):
 
 def pkglist_unblock(hub, taginfo, pkginfo, force=False):
     tag = tags.get_tag(hub, taginfo, strict=True)
-    pkg = lookup_package(hub, pkginfo, strict=True)
+    pkg = names.lookup_package(hub, pkginfo, strict=True)
     context.session().assertLogin()
     assert_package_list_policy(tag['id'], 'unblock', pkginfo, force)
     tag_id, pkg_id = tag['id'], pkg['id']

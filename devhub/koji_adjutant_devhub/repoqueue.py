@@ -5,10 +5,10 @@ otherwise an (existing or new) request.  In a koji deployment kojira calls
 ``repo.checkQueue`` every few seconds, which turns waiting requests into
 ``newRepo`` tasks (channel ``createrepo``, priority 15, owner RepoQueueUser)
 and retries failed ones; ``host.repoDone`` marks the requests a new READY
-repo satisfies as fulfilled.  The dev hub has no kojira: it processes the
-queue itself right after each ``repo.request`` and whenever a builder asks
-for work (``host.getTasks``), a client checks a request
-(``repo.checkRequest``) or ``repo.checkQueue`` is called.  Requests made for
+repo satisfies as fulfilled (``repos.fulfil_requests``).  The dev hub has no
+kojira: it processes the queue itself right after each ``repo.request`` and
+whenever a builder asks for work (``host.getTasks``), a client checks a
+request (``repo.checkRequest``) or ``repo.checkQueue`` is called.  Requests made for
 tags with ``repo.auto`` are created on the same occasions (kojira's
 ``repo.autoRequests``).
 """
@@ -29,7 +29,7 @@ from .hub import format_ts
 from .query import query_view
 from .tasks import Task
 
-logger = logging.getLogger('koji_adjutant.devhub.repos')
+logger = logging.getLogger('koji_adjutant_devhub.repos')
 
 ST = koji.TASK_STATES
 RS = koji.REPO_STATES
@@ -319,23 +319,6 @@ def check_repo_queue(hub):
 def clean_repo_queue(hub):
     hub.db.execute('DELETE FROM repo_queue WHERE active = 0 AND update_ts < ?',
                    (time.time() - hub.config.request_clean_time,))
-
-
-def repo_done_hook(hub, repo_id):
-    """Fulfil the active requests a newly READY repo satisfies."""
-    repo = repos.repo_info(hub, repo_id)
-    if not repo or repo['dist'] or repo['opts'] is None or repo['custom_opts'] is None:
-        return
-    for req in requests(hub, 'repo_queue.tag_id = ? AND repo_queue.active = 1 AND '
-                             'repo_queue.repo_id IS NULL', (repo['tag_id'],)):
-        opts_ok = all(repo['opts'].get(k) == v for k, v in req['opts'].items()) and \
-            all(req['opts'].get(k) == v for k, v in repo['custom_opts'].items())
-        if not opts_ok:
-            continue
-        if (req['min_event'] is not None and req['min_event'] <= repo['create_event']) or \
-                req['at_event'] == repo['create_event']:
-            hub.db.update('repo_queue', 'id = ?', (req['id'],), repo_id=repo['id'], active=0,
-                          update_ts=time.time())
 
 
 def update_end_events(hub):

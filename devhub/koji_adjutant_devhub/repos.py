@@ -398,7 +398,8 @@ def symlink_if_latest(hub, repo):
 
 
 def repo_done(hub, repo_id, data, expire=False, repo_json_updates=None):
-    """Move uploaded repodata into place and mark the repo READY (or EXPIRED)."""
+    """Move uploaded repodata into place and mark the repo READY (or EXPIRED); a READY
+    repo fulfils the repo requests it satisfies."""
     rinfo = repo_info(hub, repo_id, strict=True)
     if not isinstance(data, dict):
         raise koji.ParameterError("Invalid type for value '%s': %s, expected type %s"
@@ -446,7 +447,24 @@ def repo_done(hub, repo_id, data, expire=False, repo_json_updates=None):
     _set_state(hub, rinfo['id'], RS['READY'])
     repo_expire_older(hub, rinfo['tag_id'], rinfo['create_event'], rinfo['dist'])
     symlink_if_latest(hub, rinfo)
-    # requests this repo satisfies are fulfilled (kojihub's repo_done_hook)
-    from . import repoqueue
-    repoqueue.repo_done_hook(hub, rinfo['id'])
+    fulfil_requests(hub, repo_info(hub, rinfo['id']))
     return None
+
+
+def fulfil_requests(hub, repo):
+    """Mark the active repo requests (``repoqueue``) a newly READY repo satisfies as
+    fulfilled by it (kojihub's repo_done_hook)."""
+    if not repo or repo['dist'] or repo['opts'] is None or repo['custom_opts'] is None:
+        return
+    for req in hub.db.query('SELECT id, opts, min_event, at_event FROM repo_queue '
+                            'WHERE tag_id = ? AND active = 1 AND repo_id IS NULL ORDER BY id',
+                            (repo['tag_id'],)):
+        req_opts = json.loads(req['opts'])
+        opts_ok = all(repo['opts'].get(k) == v for k, v in req_opts.items()) and \
+            all(req_opts.get(k) == v for k, v in repo['custom_opts'].items())
+        if not opts_ok:
+            continue
+        if (req['min_event'] is not None and req['min_event'] <= repo['create_event']) or \
+                req['at_event'] == repo['create_event']:
+            hub.db.update('repo_queue', 'id = ?', (req['id'],), repo_id=repo['id'], active=0,
+                          update_ts=time.time())

@@ -2,7 +2,8 @@
 
 The rules are kojihub's (``HostExports.initBuild``/``completeBuild``/
 ``failBuild``/``moveBuildToScratch`` with ``new_build``, ``import_build``,
-``import_rpm``, ``check_noarch_rpms``, ``import_build_log``, ``cancel_build``):
+``import_rpm``, ``check_noarch_rpms``, ``import_build_log``; ``cancel_build`` is in
+``cancel``):
 
 * ``initBuild`` makes a BUILDING build owned by the task's owner; an existing
   N-V-R is refused unless it is FAILED or CANCELED (and never tagged, no rpms),
@@ -34,7 +35,6 @@ import koji.util
 from . import buildroots
 from . import builds
 from . import notifications
-from . import tasks
 from . import users
 from .hub import format_ts
 
@@ -146,7 +146,7 @@ def _task_family(hub, task_id):
 def _check_brmap(hub, brmap, task_id):
     family = None
     for br_id in set(brmap.values()):
-        row = buildroots._row(hub, br_id)  # GenericError 'no buildroot with ID'
+        row = buildroots.buildroot_row(hub, br_id)  # GenericError 'no buildroot with ID'
         if task_id is None:
             continue
         if family is None:
@@ -267,7 +267,7 @@ def complete_build(hub, task_id, build_id, srpm, rpms, brmap=None, logs=None):
     return binfo
 
 
-# -- failBuild, cancel ---------------------------------------------------------------
+# -- failBuild -----------------------------------------------------------------------
 
 def fail_build(hub, task_id, build_id):
     binfo = builds.get_build(hub, build_id, strict=True)
@@ -281,20 +281,6 @@ def fail_build(hub, task_id, build_id):
     hub.db.update('build', 'id = ?', (binfo['id'],), state=BS['FAILED'],
                   completion_ts=time.time())
     notifications.build_notification(hub, task_id, binfo['id'])
-
-
-def cancel_build(hub, build_id, cancel_task=True):
-    """BUILDING -> CANCELED (kojihub's cancel_build); True if it was canceled."""
-    build = builds.get_build(hub, build_id, strict=True)
-    if build['state'] != BS['BUILDING']:
-        return False
-    hub.db.update('build', 'id = ? AND state = ?', (build['id'], BS['BUILDING']),
-                  state=BS['CANCELED'], completion_ts=time.time())
-    if build['task_id'] is not None:
-        notifications.build_notification(hub, build['task_id'], build['id'])
-        if cancel_task:
-            tasks.Task(hub, build['task_id']).cancel_full(strict=False)
-    return True
 
 
 # -- scratch builds --------------------------------------------------------------------

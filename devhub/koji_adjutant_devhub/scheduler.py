@@ -31,7 +31,7 @@ from . import context
 from .db import load_json
 from .tasks import Task
 
-logger = logging.getLogger('koji_adjutant.devhub.scheduler')
+logger = logging.getLogger('koji_adjutant_devhub.scheduler')
 
 ST = koji.TASK_STATES
 LAST_RUN_KEY = 'scheduler_last_run_ts'

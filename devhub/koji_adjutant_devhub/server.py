@@ -44,7 +44,7 @@ from .config import KOJI_VERSION
 from .exports import HandlerRegistry
 from .uploads import RawUpload
 
-logger = logging.getLogger('koji_adjutant.devhub')
+logger = logging.getLogger('koji_adjutant_devhub')
 
 MULTICALL_NAMES = ('multiCall', 'system.multicall')
 

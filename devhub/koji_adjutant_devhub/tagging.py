@@ -14,6 +14,7 @@ import koji.util
 
 from . import builds
 from . import context
+from . import names
 from . import packages
 from . import policy
 from . import tags
@@ -188,7 +189,7 @@ def read_tagged_builds(hub, tag, event=None, inherit=False, latest=False, packag
            'JOIN tags ON tags.id = tag_listing.tag_id '
            'JOIN (%s) AS b ON b.id = tag_listing.build_id '
            'WHERE %s AND tag_listing.tag_id = ? AND b.state = ?'
-           % (builds._BUILD_SQL, clause))
+           % (builds.BUILD_SQL, clause))
     extra_clauses, extra_params = '', []
     if package:
         extra_clauses += ' AND b.package_name = ?'
@@ -274,7 +275,7 @@ def list_tags_of(hub, build=None, package=None):
             raise koji.GenericError('No such build: %s' % build)
         return hub.db.column('SELECT DISTINCT tag_id FROM tag_listing WHERE build_id = ? '
                              'AND active = 1 ORDER BY tag_id', (binfo['id'],))
-    pinfo = packages.lookup_package(hub, package)
+    pinfo = names.lookup_package(hub, package)
     if not pinfo:
         raise koji.GenericError('No such package: %s' % package)
     return hub.db.column('SELECT DISTINCT tag_id FROM tag_packages WHERE package_id = ? '
@@ -477,10 +478,10 @@ def query_history(hub, tables=None, **kwargs):
                 checks.append(lambda r, v=build_id: r['build_id'] == v)
             elif arg in ('package', 'pkg'):
                 if 'build_id' in fields:
-                    pkg_id = packages.get_package_id(hub, value, strict=True)
+                    pkg_id = names.get_package_id(hub, value, strict=True)
                     checks.append(lambda r, v=pkg_id: r['_package_id'] == v)
                 elif 'package_id' in fields:
-                    pkg_id = packages.get_package_id(hub, value, strict=True)
+                    pkg_id = names.get_package_id(hub, value, strict=True)
                     checks.append(lambda r, v=pkg_id: r['package_id'] == v)
                 elif 'package' in fields:
                     checks.append(lambda r, v=str(value): r['package'] == v)

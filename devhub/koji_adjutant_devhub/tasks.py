@@ -1,12 +1,12 @@
-"""Tasks: creation, state machine, results, waiting and cancellation.
+"""Tasks: creation, state machine, results and waiting.
 
 The state rules are kojihub's ``Task`` class:
 
 * FREE -> ASSIGNED (scheduler) -> OPEN (``host.openTask`` by the assigned
   host) -> CLOSED / FAILED (``host.closeTask`` / ``host.failTask`` by the
   host that has it open);
-* any unfinished task may be CANCELED (recursively by default) or freed
-  again (back to FREE, no host);
+* any unfinished task may be CANCELED or freed again (back to FREE, no
+  host); ``cancel`` cancels a task with its children and its build;
 * finished tasks (CLOSED, CANCELED, FAILED) never change again.
 """
 
@@ -309,56 +309,16 @@ class Task(object):
     def fail(self, response):
         self._finish(response, ST['FAILED'])
 
-    def cancel(self, recurse=True):
-        """Cancel an unfinished task; True if canceled (now or before), False if done."""
-        state = self._row()['state']
-        if state == ST['CANCELED']:
-            return True
-        if state in (ST['CLOSED'], ST['FAILED']):
+    def set_canceled(self):
+        """An unfinished task becomes CANCELED (the task alone: cancel.cancel_task also
+        cancels its build and children); False if it had already finished."""
+        if self.get_state() in FINISHED_STATES:
             return False
         self.db.update('tasks', 'id = ?', (self.id,), state=ST['CANCELED'],
                        completion_ts=time.time())
         self.db.execute('UPDATE task_runs SET active = 0 WHERE task_id = ?', (self.id,))
         context.state_changed()
-        # as kojihub: a build this task was making (still BUILDING) is canceled too
-        from . import rpmbuilds
-        for build_id in self.db.column('SELECT id FROM build WHERE task_id = ? AND state = ?',
-                                       (self.id, koji.BUILD_STATES['BUILDING'])):
-            rpmbuilds.cancel_build(self.hub, build_id, cancel_task=False)
-        if recurse:
-            self.cancel_children()
         return True
-
-    def cancel_children(self):
-        for child_id in self.db.column('SELECT id FROM tasks WHERE parent = ? ORDER BY id',
-                                       (self.id,)):
-            Task(self.hub, child_id).cancel(recurse=True)
-
-    def cancel_full(self, strict=True):
-        """Cancel this task and its whole family (from the top-level task down)."""
-        parent = self._row()['parent']
-        if parent is not None:
-            if strict:
-                raise koji.GenericError('Task %d is not top-level (parent=%d)' % (self.id, parent))
-            top, seen = self.id, {self.id}
-            while parent is not None:
-                if parent in seen:
-                    raise koji.GenericError('Task LOOP at task %i' % self.id)
-                seen.add(parent)
-                top = parent
-                parent = self.db.value('SELECT parent FROM tasks WHERE id = ?', (top,))
-            return Task(self.hub, top).cancel_full(strict=True)
-        todo = [self.id]
-        seen = set()
-        while todo:
-            task_id = todo.pop(0)
-            if task_id in seen:
-                raise koji.GenericError('Task LOOP at task %i' % task_id)
-            seen.add(task_id)
-            Task(self.hub, task_id).cancel(recurse=False)
-            todo.extend(self.db.column('SELECT id FROM tasks WHERE parent = ? ORDER BY id',
-                                       (task_id,)))
-
 
 # -- creating tasks ------------------------------------------------------------
 

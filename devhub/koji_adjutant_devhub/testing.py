@@ -2,7 +2,7 @@
 
 Typical use::
 
-    from koji_adjutant.devhub.testing import DevHub
+    from koji_adjutant_devhub.testing import DevHub
 
     with DevHub() as hub:                       # temp topdir, free loopback port
         hub.add_host('builder1', ['x86_64'], 'secret')
@@ -10,7 +10,7 @@ Typical use::
         task_id = hub.make_task('sleep', [1])
         info = hub.wait_task(task_id, ['CLOSED', 'FAILED'], timeout=60)
 
-The hub runs as a subprocess (``python -m koji_adjutant.devhub serve``), so
+The hub runs as a subprocess (``python -m koji_adjutant_devhub serve``), so
 it behaves exactly as it does for a worker: real HTTP, real sessions.  Users,
 hosts, tags and repos are seeded straight into its SQLite database (the
 same code as ``devhub init``), because koji has no API to set passwords.
@@ -27,10 +27,23 @@ import time
 
 import koji
 
+from . import notifications
 from . import seed
 from .config import HubConfig
+from .hub import Hub
 
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# This file is <repo>/devhub/koji_adjutant_devhub/testing.py.
+DEVHUB_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(DEVHUB_ROOT)
+
+
+def subprocess_env(env=None):
+    """env (default os.environ) with the dev hub's and the worker's source trees first on
+    PYTHONPATH, so that a subprocess imports this checkout."""
+    env = dict(os.environ if env is None else env)
+    paths = [DEVHUB_ROOT, REPO_ROOT] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else [])
+    env['PYTHONPATH'] = os.pathsep.join(paths)
+    return env
 
 
 def _state_number(state):
@@ -54,8 +67,7 @@ def write_worker_config(path, hub, workdir, user, password, kojid=None, adjutant
                   "workdir": workdir, "user": user, "password": password, "sleeptime": "1",
                   "minspace": "10"},
         "adjutant": {"state_dir": os.path.join(workdir, "state"),
-                     "log_dir": os.path.join(workdir, "log"), "force_lock": "true",
-                     "subtask_poll_interval": "0.5"},
+                     "log_dir": os.path.join(workdir, "log"), "subtask_poll_interval": "0.5"},
     }
     sections["kojid"].update(kojid or {})
     sections["adjutant"].update(adjutant or {})
@@ -107,12 +119,6 @@ class DevHub(object):
     def db_path(self):
         return os.path.join(self.topdir, 'devhub.sqlite')
 
-    def _env(self):
-        env = dict(os.environ)
-        env['PYTHONPATH'] = PACKAGE_ROOT + (os.pathsep + env['PYTHONPATH']
-                                            if env.get('PYTHONPATH') else '')
-        return env
-
     def start(self, port=0, tls_port=0):
         """Seed the admin user and start the server; returns when it answers.
 
@@ -128,7 +134,7 @@ class DevHub(object):
         port_file = os.path.join(self.topdir, '.devhub-port')
         if os.path.exists(port_file):
             os.unlink(port_file)
-        cmd = [sys.executable, '-m', 'koji_adjutant.devhub', 'serve', '--topdir', self.topdir,
+        cmd = [sys.executable, '-m', 'koji_adjutant_devhub', 'serve', '--topdir', self.topdir,
                '--host', self.bind_host, '--port', str(port), '--port-file', port_file,
                '--scheduler-interval', str(self.scheduler_interval)]
         if self.tls:
@@ -138,7 +144,7 @@ class DevHub(object):
         log = open(self.log_path, 'ab')
         try:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         env=self._env(), cwd=PACKAGE_ROOT)
+                                         env=subprocess_env(), cwd=REPO_ROOT)
         finally:
             log.close()
         deadline = time.time() + self.startup_timeout
@@ -194,9 +200,6 @@ class DevHub(object):
         podman call reads the image store they fill)."""
         if shutil.which('podman') is None:
             return
-        import koji_adjutant
-
-        koji_adjutant.ensure_collection_importable()
         from ansible_collections.koji_adjutant.builder.plugins.module_utils import (
             buildroot_cache, containers)
 
@@ -228,7 +231,6 @@ class DevHub(object):
 
     def _seed_hub(self):
         if self._hub is None:
-            from .hub import Hub
             self._hub = Hub(HubConfig(self.topdir))
         return self._hub
 
@@ -377,7 +379,6 @@ class DevHub(object):
         """The build and tag notifications the hub recorded, oldest first (dicts with
         type, build_id, task_id, tag_id, from_id, user_id, state, is_successful,
         ignore_success, failure_msg, recipients, notify_task_id)."""
-        from . import notifications
         return notifications.list_notifications(self._seed_hub())
 
     def drop_repo_requests(self):

@@ -4,7 +4,7 @@ koji tasks run in containers made from a *buildroot image*. Operators use RPM-ba
 (Fedora, AlmaLinux, RHEL) from their own registry (docs/buildroot-images.md). For development,
 tests and demos, this module builds one with no registry at all:
 
-1. ``mmdebstrap --variant=minbase --include=<images/buildroot/packages.txt> bookworm <tar>``;
+1. ``mmdebstrap --variant=minbase --include=<recipe/packages.txt> bookworm <tar>``;
 2. its customize hook (:mod:`koji_adjutant.images.customize`) makes the Debian rootfs behave like an
    RPM buildroot for rpmbuild and dnf: rpmdb in ``/var/lib/rpm``, ``/etc/yum.repos.d``, the build
    user ``kojibuilder``, and the ``koji-adjutant-buildroot-provides`` package that tells rpm and dnf
@@ -51,7 +51,7 @@ SECURITY_MIRROR_ENV = "KOJI_ADJUTANT_DEBIAN_SECURITY_MIRROR"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 
-# Recipe files under images/buildroot/ (plus everything under rootfs/).
+# Recipe files in recipe/ beside this module (plus everything under rootfs/).
 PACKAGES_FILE = "packages.txt"
 RECIPE_FILES = (PACKAGES_FILE, customize.PROVIDES_FILE, customize.SPEC_FILE)
 # Keep documentation and translations out of the image (licences stay).
@@ -87,14 +87,15 @@ class ImageBuildError(RuntimeError):
 # Recipe
 # --------------------------------------------------------------------------------------------
 def recipe_dir() -> Path:
-    """``images/buildroot`` of the checkout (or ``$KOJI_ADJUTANT_IMAGE_RECIPES``)."""
+    """``recipe/`` beside this module, installed with the package (or
+    ``$KOJI_ADJUTANT_IMAGE_RECIPES``)."""
     override = os.environ.get("KOJI_ADJUTANT_IMAGE_RECIPES")
-    directory = Path(override) if override else Path(__file__).resolve().parents[2] / "images" / "buildroot"
+    directory = Path(override) if override else Path(__file__).resolve().parent / "recipe"
     missing = [name for name in RECIPE_FILES if not (directory / name).is_file()]
     if missing:
         raise ImageBuildError(
             f"buildroot recipe incomplete in {directory}: missing {', '.join(missing)}"
-            " (run from a koji-adjutant checkout, or set KOJI_ADJUTANT_IMAGE_RECIPES)")
+            " (reinstall koji-adjutant, or set KOJI_ADJUTANT_IMAGE_RECIPES)")
     return directory
 
 
@@ -127,7 +128,7 @@ def _recipe_inputs(directory: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def recipe_digest(directory: Path | None = None) -> str:
-    """sha256 over everything that decides the image's content: the files in images/buildroot
+    """sha256 over everything that decides the image's content: the files in recipe/
     (packages.txt, provides.txt, the spec, rootfs/), the customize hook's source and the build
     parameters (suite, variant, dpkg options, user, image settings). Not the mirror: the same
     recipe from another mirror is the same image."""

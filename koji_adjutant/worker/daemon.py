@@ -36,13 +36,13 @@ import ansible_runner
 import koji
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot_cache
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 
-from koji_adjutant import collections_path
 from koji_adjutant.worker import playbook_server
 from koji_adjutant.worker import status as status_server
 
@@ -230,6 +230,8 @@ class Worker(object):
         self.host = self.session.host.getHost()
         LOG.info("logged in to %s as host %s (id %s); methods: %s", self.config.server,
                  self.host.get("name"), self.host_id, " ".join(self.methods))
+        LOG.info("task playbooks: %s; their collections path: %s", self.config.playbook_root,
+                 playbook_collections_path(self.config))
         for directory in (self.config.workdir, self.runs_dir()):
             if not os.path.isdir(directory):
                 os.makedirs(directory, 0o755)
@@ -616,9 +618,10 @@ class Worker(object):
             # left active goes with the next sweep_buildroots)
             final = run.ended_state
         else:
-            info = self.session.getTaskInfo(run.task_id)
-            final = koji.TASK_STATES[info["state"]] if info else "MISSING"
-            if final == "OPEN" and info["host_id"] == self.host_id:
+            # a task no longer ours (canceled, reassigned) is left alone: the hub refuses
+            # every host call for it
+            ours, final = task_result.task_ownership(self.session, run.task_id, self.host_id)
+            if ours:
                 message = ("the %s playbook ended without closing or failing the task (runner "
                            "status %s, rc %s); see %s on the worker"
                            % (run.method, status, rc, log_copy or "the worker log"))
@@ -635,7 +638,8 @@ class Worker(object):
             # container is gone and its task is no longer running here
             self.sweep_buildroots("its playbook did not end it")
         # once nothing of the run is left (its module server stopped, its directory gone)
-        LOG.info("task %s (%s) done in %.1fs: runner %s", run.task_id, run.method, elapsed, status)
+        LOG.info("task %s (%s) done in %.1fs: runner %s, task %s", run.task_id, run.method,
+                 elapsed, status, final)
 
     def record_finished(self, run, final_state, elapsed):
         """Metrics and the recent-task record of the status server."""
@@ -751,13 +755,12 @@ class Worker(object):
         return self.metrics.render(gauges)
 
 
+# Ansible's own default collections path (its COLLECTIONS_PATHS setting), kept behind this
+# worker's collection when neither the worker's settings nor the environment name one
+ANSIBLE_DEFAULT_COLLECTIONS_PATH = "~/.ansible/collections:/usr/share/ansible/collections"
+
 # the environment of every task playbook, beyond the daemon's own
 PLAYBOOK_ENVVARS = {
-    # ansible-playbook of the same installation as this daemon
-    "PATH": os.pathsep.join([os.path.dirname(sys.executable),
-                             os.environ.get("PATH", "/usr/bin:/bin")]),
-    "ANSIBLE_COLLECTIONS_PATH": collections_path(),
-    "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
     "ANSIBLE_LOCALHOST_WARNING": "False",
     "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
     "ANSIBLE_RETRY_FILES_ENABLED": "False",
@@ -767,6 +770,31 @@ PLAYBOOK_ENVVARS = {
     # per-step timings in <log_dir>/tasks/<id>.log
     "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
 }
+
+
+def playbook_collections_path(config, environ=None):
+    """``ANSIBLE_COLLECTIONS_PATH`` of the task playbooks.
+
+    The playbooks must run the collection this daemon imports (one installation): when the
+    daemon's ``koji_adjutant.builder`` is an installed one (``<dir>/ansible_collections/
+    koji_adjutant/builder``, as ``pip install`` puts it in site-packages), ``<dir>`` comes
+    first, so no other copy on the path shadows it. Then ``[adjutant] collections_path``,
+    else the environment's ``ANSIBLE_COLLECTIONS_PATH``, else Ansible's default: where other
+    collections (``ansible.posix``) are found. A source checkout (editable install) is not
+    under ``ansible_collections``; there the environment names the collection (the checkout's
+    ``collections/``, see docs/development.md)."""
+    environ = os.environ if environ is None else environ
+    paths = []
+    root = config_lib.collection_root()
+    parent = os.path.dirname(os.path.dirname(root))
+    if os.path.basename(parent) == "ansible_collections":
+        paths.append(os.path.dirname(parent))
+    rest = (config.collections_path or environ.get("ANSIBLE_COLLECTIONS_PATH")
+            or ANSIBLE_DEFAULT_COLLECTIONS_PATH)
+    paths.extend(path for path in rest.split(os.pathsep) if path and path not in paths)
+    return os.pathsep.join(paths)
+
+
 RUNNER_SETTINGS = {"pexpect_timeout": 0.2, "suppress_ansible_output": True}
 
 
@@ -776,6 +804,10 @@ def playbook_envvars(config, private_dir=None):
     directory inside the run's directory, which goes with it (a playbook killed by a cancel
     or a crash leaves nothing in ``~/.ansible/tmp``)."""
     envvars = dict(PLAYBOOK_ENVVARS)
+    # ansible-playbook of the same installation as this daemon
+    envvars["PATH"] = os.pathsep.join([os.path.dirname(sys.executable),
+                                       os.environ.get("PATH", "/usr/bin:/bin")])
+    envvars["ANSIBLE_COLLECTIONS_PATH"] = playbook_collections_path(config)
     envvars["ANSIBLE_STRATEGY"] = config.playbook_strategy
     if private_dir:
         envvars["ANSIBLE_LOCAL_TEMP"] = os.path.join(private_dir, "tmp")

@@ -49,7 +49,6 @@ import socket
 import sys
 import traceback
 
-import koji_adjutant
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import atomic_files
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
 from koji_adjutant.worker import playbook_client
@@ -263,9 +262,6 @@ def _forget_plain_collection_imports():
     for name in list(sys.modules):
         if name == "ansible_collections" or name.startswith("ansible_collections."):
             del sys.modules[name]
-    path = koji_adjutant.collections_path()
-    if path in sys.path:
-        sys.path.remove(path)
     sys.path_importer_cache.clear()
 
 

@@ -116,8 +116,11 @@ def open_host_session(config, force=None):
         session.exclusiveSession(force=force)
     except koji.AuthLockError as exc:
         session.logout()
-        raise HubLoginError("another session of this host holds the exclusive lock (%s); "
-                            "stop the other worker or set force_lock" % exc)
+        raise HubLoginError("another session of this host holds the exclusive lock (%s): "
+                            "another worker runs as this host, or one was killed and left "
+                            "its session open; stop the other worker, or start this one "
+                            "with --force-lock (as the worker role's service does) or "
+                            "[adjutant] force_lock = true to take the lock over" % exc)
     return session
 
 

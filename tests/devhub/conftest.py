@@ -5,8 +5,8 @@ import pytest
 
 from devhub_helpers import Builder, unique
 
-from koji_adjutant.devhub.testing import make_ca, make_cert
-from koji_adjutant.devhub.testing import DevHub
+from koji_adjutant_devhub.testing import make_ca, make_cert
+from koji_adjutant_devhub.testing import DevHub
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,7 @@ import time
 import koji
 import pytest
 
-from koji_adjutant.devhub.testing import DevHub
+from koji_adjutant_devhub.testing import DevHub
 
 from devhub_helpers import unique
 

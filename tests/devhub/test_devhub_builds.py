@@ -17,7 +17,7 @@ import koji.rpmdiff
 import pytest
 
 from devhub_helpers import Builder, build_rpms, response, run_koji, unique
-from koji_adjutant.devhub.testing import DevHub
+from koji_adjutant_devhub.testing import DevHub
 
 BS = koji.BUILD_STATES
 PKG = 'devhub-bhello'

@@ -1,13 +1,13 @@
-"""The real ``koji`` CLI against the dev hub, persistence across restarts, ``devhub init``."""
+"""The real ``koji`` CLI against the dev hub, persistence across restarts,
+``koji-adjutant-devhub init``."""
 
-import os
 import subprocess
 import sys
 
 import koji
 
 from devhub_helpers import response, run_koji
-from koji_adjutant.devhub.testing import PACKAGE_ROOT, DevHub
+from koji_adjutant_devhub.testing import REPO_ROOT, DevHub, subprocess_env
 
 
 def test_koji_cli_call_and_taskinfo(devhub, make_builder, tmp_path):
@@ -59,14 +59,14 @@ def test_state_survives_restart(tmp_path):
 
 def test_devhub_init_is_idempotent(tmp_path):
     topdir = str(tmp_path / 'koji')
-    env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT)
-    cmd = [sys.executable, '-m', 'koji_adjutant.devhub', 'init', '--topdir', topdir,
+    env = subprocess_env()
+    cmd = [sys.executable, '-m', 'koji_adjutant_devhub', 'init', '--topdir', topdir,
            '--admin', 'root:rootpw', '--user', 'dev:devpw', '--host', 'b1:b1pw:x86_64,aarch64',
            '--tag', 'f40-build:x86_64,aarch64', '--tag', 'f40:x86_64',
            '--target', 'f40-candidate:f40-build:f40', '--make-repo', 'f40-build']
     for dummy in range(2):
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
-                              universal_newlines=True, env=env, cwd=PACKAGE_ROOT, timeout=120)
+                              universal_newlines=True, env=env, cwd=REPO_ROOT, timeout=120)
         assert proc.returncode == 0, proc.stdout
     assert 'repo 1 for f40-build' in proc.stdout
     with DevHub(topdir=topdir, admin=('root', 'rootpw')) as hub:

@@ -15,7 +15,7 @@ import koji
 import pytest
 
 from devhub_helpers import build_rpms, response, run_koji, unique
-from koji_adjutant.devhub import seed
+from koji_adjutant_devhub import seed
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot
 from ansible_collections.koji_adjutant.builder.plugins.modules import koji_upload
 

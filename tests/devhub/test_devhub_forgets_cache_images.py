@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import buildroot_cache
-from koji_adjutant.devhub.testing import DevHub
+from koji_adjutant_devhub.testing import DevHub
 from koji_adjutant.images import DEFAULT_IMAGE, ensure_buildroot_image
 
 

@@ -6,7 +6,7 @@ import koji
 import pytest
 
 from devhub_helpers import fault_response, response, unique
-from koji_adjutant.devhub.testing import DevHub
+from koji_adjutant_devhub.testing import DevHub
 
 ST = koji.TASK_STATES
 

@@ -110,6 +110,30 @@ def test_upload_into_other_hosts_task_rejected(devhub, make_builder):
         owner.session.rawUpload(b'late', 0, _taskdir(done), 'late.log', overwrite=True)
 
 
+def test_a_canceled_task_refuses_every_host_call_of_its_host(devhub, make_builder):
+    """As a real hub once a task is canceled: uploads into its directory (fast and legacy),
+    failBuild, closeTask and failTask of the host that ran it are all refused alike."""
+    builder = make_builder()
+    task_id = devhub.make_task('sleep', [1])
+    builder.take(task_id)
+    builder.session.rawUpload(b'started\n', 0, _taskdir(task_id), 'build.log', overwrite=True)
+    devhub.admin_session().cancelTask(task_id)
+    refusal = 'host %d does not own task %d' % (builder.id, task_id)
+    with pytest.raises(koji.ActionNotAllowed, match=refusal):
+        builder.session.rawUpload(b'more\n', 8, _taskdir(task_id), 'build.log', overwrite=True)
+    with pytest.raises(koji.ActionNotAllowed, match=refusal):
+        builder.session.uploadFile(_taskdir(task_id), 'root.log', 4,
+                                   ('sha256', hashlib.sha256(b'data').hexdigest()), 0,
+                                   base64.b64encode(b'data').decode())
+    with pytest.raises(koji.ActionNotAllowed, match=refusal):
+        builder.session.host.failBuild(task_id, 1)
+    with pytest.raises(koji.ActionNotAllowed, match=refusal):
+        builder.session.host.closeTask(task_id, response(None))
+    with pytest.raises(koji.ActionNotAllowed, match=refusal):
+        builder.session.host.failTask(task_id, response(None))
+    assert devhub.admin_session().downloadTaskOutput(task_id, 'build.log') == b'started\n'
+
+
 def test_user_upload_dirs_belong_to_their_uploader(devhub, tmp_path):
     devhub.add_user('uploader', 'pw')
     devhub.add_user('other', 'pw')

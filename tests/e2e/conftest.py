@@ -13,7 +13,7 @@ import pytest
 
 from e2e_support import HOST_NAME, HOST_PASSWORD, SPECS, TAG, WorkerProcess, write_worker_config
 
-from koji_adjutant.devhub.testing import DevHub
+from koji_adjutant_devhub.testing import DevHub
 from koji_adjutant.images import ensure_buildroot_image
 
 

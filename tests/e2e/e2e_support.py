@@ -11,7 +11,7 @@ import uuid
 import koji
 import pytest
 
-from koji_adjutant.devhub import testing
+from koji_adjutant_devhub import testing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPECS = os.path.join(os.path.dirname(HERE), "data", "specs")
@@ -24,7 +24,7 @@ WORKER_ID = "e2e-%s" % uuid.uuid4().hex[:8]
 
 
 def write_worker_config(path, hub, workdir, extra_adjutant=None, extra_kojid=None):
-    """The e2e worker's kojid.conf (see koji_adjutant.devhub.testing.write_worker_config)."""
+    """The e2e worker's kojid.conf (see koji_adjutant_devhub.testing.write_worker_config)."""
     kojid = {"maxjobs": "4", "retry_interval": "2", "max_retries": "5",
              # the git daemon listens on 127.0.0.1:<port>; entries split on ":", so glob the port
              "allowed_scms": "127.0.0.1*:/*:no:"}
@@ -36,18 +36,25 @@ def write_worker_config(path, hub, workdir, extra_adjutant=None, extra_kojid=Non
 
 
 class WorkerProcess(object):
-    """The real worker daemon in a subprocess."""
+    """The real worker daemon in a subprocess.
 
-    def __init__(self, config_path, log_path):
+    It runs with ``--force-lock`` as the worker role's systemd unit (and kojid's) runs it:
+    tests kill workers, and a killed worker leaves its exclusive session open on the hub,
+    real or dev. ``force_lock=False`` starts it without (the configuration files the tests
+    write leave ``force_lock`` at its default, off)."""
+
+    def __init__(self, config_path, log_path, force_lock=True):
         self.config_path = config_path
         self.log_path = log_path
+        self.force_lock = force_lock
         self.proc = None
 
     def start(self):
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "koji_adjutant.cli", "worker", "-c", self.config_path,
-             "--log-level", "DEBUG"], stdout=log, stderr=subprocess.STDOUT)
+             "--log-level", "DEBUG"] + (["--force-lock"] if self.force_lock else []),
+            stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=60):

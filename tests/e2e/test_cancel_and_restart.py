@@ -76,6 +76,41 @@ def test_killed_worker_restart_frees_task_and_removes_orphan(tmp_path, hub, srpm
         second.stop()
 
 
+def test_killed_worker_needs_force_lock_to_come_back(tmp_path, hub, worker_config,
+                                                    buildroot_image):
+    """A killed worker's exclusive session stays open: a new worker started without
+    --force-lock refuses to start, naming the way out; with it (as the worker role's service
+    runs it) the new worker takes the lock over and checks in."""
+    session = hub.admin_session()
+    host_id = session.getHost(HOST_NAME)["id"]
+    first = WorkerProcess(worker_config, str(tmp_path / "worker1.log"), force_lock=False)
+    first.start()
+    try:
+        wait_for(lambda: session.getHost(HOST_NAME)["ready"], 60,
+                 what="the first worker to check in")
+    finally:
+        first.stop(signal.SIGKILL)
+    killed_at = session.getLastHostUpdate(host_id, ts=True)
+
+    refused = WorkerProcess(worker_config, str(tmp_path / "worker2.log"), force_lock=False)
+    refused.start()
+    assert refused.proc.wait(60) == 2
+    log = refused.log()
+    assert "Cannot get exclusive session" in log
+    assert "--force-lock" in log
+    assert session.getLastHostUpdate(host_id, ts=True) == killed_at
+
+    again = WorkerProcess(worker_config, str(tmp_path / "worker3.log")).start()
+    try:
+        started = time.time()
+        wait_for(lambda: session.getLastHostUpdate(host_id, ts=True) > killed_at, 60,
+                 what="the worker started with --force-lock to check in")
+        assert time.time() - started < 60
+        assert again.proc.poll() is None
+    finally:
+        assert again.stop() == 0
+
+
 def test_sigterm_frees_running_task_and_reports_not_ready(tmp_path, hub, srpms, worker_config,
                                                           buildroot_image):
     proc = WorkerProcess(worker_config, str(tmp_path / "worker.log")).start()

@@ -4,7 +4,7 @@ import koji
 
 from e2e_support import HOST_NAME, WorkerProcess, write_worker_config
 
-from koji_adjutant.devhub.testing import DevHub, make_ca, make_cert
+from koji_adjutant_devhub.testing import DevHub, make_ca, make_cert
 
 
 def test_worker_with_client_certificate_runs_a_task(tmp_path, buildroot_image):

@@ -2,6 +2,8 @@
 
     python tests/molecule/devhub_fixture.py start DIR [--host-name N --host-password P]
     python tests/molecule/devhub_fixture.py build-task DIR   # a buildArch task, waited for
+    python tests/molecule/devhub_fixture.py last-checkin DIR # the host's last host.updateHost
+    python tests/molecule/devhub_fixture.py wait-checkin DIR --after TS [--timeout S]
     python tests/molecule/devhub_fixture.py stop DIR
 
 ``start`` serves a hub on all addresses (instances reach it at the podman bridge's gateway,
@@ -9,7 +11,9 @@
 its ``build`` group and a READY repo, and an uploaded SRPM; it writes ``DIR/hub.json``
 (url, topurl, topdir, port, pid, srpm, tag). ``build-task`` submits a buildArch of that SRPM
 and waits for it to close, printing the result (exit status 1 with the fault otherwise).
-``stop`` stops the hub.
+``last-checkin`` prints the time (hub clock, seconds) of the build host's last check-in;
+``wait-checkin`` waits until the host checks in after ``--after`` and is ready (exit
+status 1 after ``--timeout`` seconds). ``stop`` stops the hub.
 """
 
 import argparse
@@ -22,13 +26,12 @@ import sys
 import time
 import uuid
 
+import koji
+
+from koji_adjutant_devhub.testing import DevHub
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, ROOT)
-
-import koji  # noqa: E402  pylint: disable=wrong-import-position
-
-from koji_adjutant.devhub.testing import DevHub  # noqa: E402  pylint: disable=wrong-import-position
 
 GATEWAY_NAME = "host.containers.internal"
 TAG = "molecule-build"
@@ -99,6 +102,38 @@ def build_task(args):
     return 0
 
 
+def admin_session(directory):
+    with open(state_path(directory)) as handle:
+        state = json.load(handle)
+    session = koji.ClientSession(state["local_url"],
+                                 {"user": "kojiadmin", "password": "kojiadmin"})
+    session.login()
+    return session, state
+
+
+def last_checkin(args):
+    session, state = admin_session(args.dir)
+    host = session.getHost(state["host_name"], strict=True)
+    print(session.getLastHostUpdate(host["id"], ts=True) or 0)
+    return 0
+
+
+def wait_checkin(args):
+    session, state = admin_session(args.dir)
+    host_id = session.getHost(state["host_name"], strict=True)["id"]
+    started = time.time()
+    while True:
+        last = session.getLastHostUpdate(host_id, ts=True) or 0
+        if last > args.after and session.getHost(host_id)["ready"]:
+            print(json.dumps({"checked_in": last, "waited": round(time.time() - started, 1)}))
+            return 0
+        if time.time() - started > args.timeout:
+            print("host %s has not checked in since %s (last: %s) after %ss"
+                  % (state["host_name"], args.after, last, args.timeout))
+            return 1
+        time.sleep(1)
+
+
 def stop(args):
     path = state_path(args.dir)
     if not os.path.exists(path):
@@ -116,7 +151,7 @@ def stop(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("start", "build-task", "stop"):
+    for name in ("start", "build-task", "last-checkin", "wait-checkin", "stop"):
         cmd = sub.add_parser(name)
         cmd.add_argument("dir")
         if name == "start":
@@ -125,8 +160,13 @@ def main(argv=None):
             cmd.add_argument("--host-password", default="molecule-secret")
         if name == "build-task":
             cmd.add_argument("--timeout", type=int, default=600)
+        if name == "wait-checkin":
+            cmd.add_argument("--after", type=float, required=True)
+            cmd.add_argument("--timeout", type=int, default=60)
     args = parser.parse_args(argv)
-    return {"start": start, "build-task": build_task, "stop": stop}[args.command](args) or 0
+    commands = {"start": start, "build-task": build_task, "last-checkin": last_checkin,
+                "wait-checkin": wait_checkin, "stop": stop}
+    return commands[args.command](args) or 0
 
 
 if __name__ == "__main__":

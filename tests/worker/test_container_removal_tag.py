@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from koji_adjutant import COLLECTION_ROOT
+from ansible_collections.koji_adjutant.builder.plugins.module_utils.config import collection_root
 from koji_adjutant.worker import daemon
 
 REMOVAL_STEP = "Remove the task container"
 PLAYBOOKS = sorted(
-    path for path in glob.glob(os.path.join(COLLECTION_ROOT, "playbooks", "tasks", "*.yml"))
+    path for path in glob.glob(os.path.join(collection_root(), "playbooks", "tasks", "*.yml"))
     if REMOVAL_STEP in open(path).read())
 
 

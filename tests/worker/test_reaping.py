@@ -15,7 +15,7 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_s
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
 from ansible_collections.koji_adjutant.builder.plugins.module_utils.config import load_config
 
-from koji_adjutant.devhub.testing import DevHub, write_worker_config
+from koji_adjutant_devhub.testing import DevHub, write_worker_config
 from koji_adjutant.worker import daemon
 
 HOST, PASSWORD = "sweep-builder", "sweep"

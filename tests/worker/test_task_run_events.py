@@ -3,6 +3,7 @@ buildroot cache lookups, the moment the playbook closed or failed its task (the 
 then) and whether the playbook removed its container itself."""
 
 import os
+import sys
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
 
@@ -86,7 +87,7 @@ def test_a_real_run_tracks_its_steps_and_writes_no_event_files(tmp_path):
     run = new_run()
     (tmp_path / "run").mkdir()
     result = ansible_runner.run(
-        private_data_dir=str(tmp_path / "run"), envvars={"PATH": daemon.PLAYBOOK_ENVVARS["PATH"]}, playbook=str(playbook), ident="task",
+        private_data_dir=str(tmp_path / "run"), envvars={"PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])}, playbook=str(playbook), ident="task",
         quiet=True, inventory={"all": {"hosts": {"localhost": {}}}},
         event_handler=lambda event: run.on_event(event, status.WorkerMetrics()),
         settings=daemon.RUNNER_SETTINGS)

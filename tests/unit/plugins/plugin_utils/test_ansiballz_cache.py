@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from koji_adjutant import COLLECTION_ROOT
 
 from ansible_collections.koji_adjutant.builder.plugins.plugin_utils import ansiballz_cache
 
@@ -103,8 +102,7 @@ def ansible_playbook(tmp_path, cache_dir, env):
          "-e", "ansible_connection=koji_adjutant.builder.warm_local",
          "-e", "ansible_python_interpreter=%s" % sys.executable,
          "-e", "koji_adjutant_ansiballz_cache_dir=%s" % cache_dir],
-        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(COLLECTION_ROOT, "collections"),
-                 ANSIBLE_DEBUG="1", **env),
+        env=dict(os.environ, ANSIBLE_DEBUG="1", **env),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=True,
         cwd=str(tmp_path)).stdout
 

@@ -6,7 +6,6 @@ import sys
 import threading
 import time
 
-import koji_adjutant
 
 STRATEGY = "koji_adjutant.builder.linear_blocking"
 PLAYBOOK = """
@@ -52,8 +51,7 @@ DYING_WORKER = """
 def environment(strategy):
     return dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
                 ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_STRATEGY=strategy,
-                ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-                ANSIBLE_COLLECTIONS_PATH=koji_adjutant.collections_path())
+                ANSIBLE_PYTHON_INTERPRETER=sys.executable)
 
 
 def start(tmp_path, text, strategy, *args):
