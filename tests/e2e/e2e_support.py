@@ -89,6 +89,17 @@ def wait_for(predicate, timeout, interval=0.2, what="condition"):
     raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
 
 
+def build_running(hub, task_id):
+    """Whether the task's live build.log on the hub shows the build has started (the slow
+    specs print "sleeping")."""
+    path = os.path.join(hub.topdir, "work", koji.pathinfo.taskrelpath(task_id), "build.log")
+    try:
+        with open(path) as handle:
+            return "sleeping" in handle.read()
+    except OSError:
+        return False
+
+
 def task_fault(session, task_id):
     """The fault a FAILED task's result raises (a koji error, or a plain Fault of code 1)."""
     with pytest.raises((koji.GenericError, koji.xmlrpcplus.Fault)) as excinfo:

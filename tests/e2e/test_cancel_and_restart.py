@@ -1,24 +1,13 @@
 """Cancellation and crash recovery of the worker daemon."""
 
-import os
 import signal
 import subprocess
 import time
 
 import koji
 
-from e2e_support import (HOST_NAME, WorkerProcess, build_arch_task, task_container, task_fault,
-                         wait_for, write_worker_config)
-
-
-def build_running(hub, task_id):
-    """Whether the task's live build.log on the hub shows the build has started."""
-    path = os.path.join(hub.topdir, "work", koji.pathinfo.taskrelpath(task_id), "build.log")
-    try:
-        with open(path) as handle:
-            return "sleeping" in handle.read()
-    except OSError:
-        return False
+from e2e_support import (HOST_NAME, WorkerProcess, build_arch_task, build_running,
+                         task_container, task_fault, wait_for, write_worker_config)
 
 
 def test_canceled_task_container_is_gone_within_5s(tmp_path, hub, srpms, worker):

@@ -10,8 +10,8 @@ import uuid
 import koji
 import pytest
 
-from e2e_support import (WorkerProcess, build_arch_task, koji_cli, task_container, wait_for,
-                         write_worker_config)
+from e2e_support import (WorkerProcess, build_arch_task, build_running, koji_cli, task_container,
+                         wait_for, write_worker_config)
 
 # the slow build's start (a real worker, podman, a buildroot made first) and the worker's
 # reaping on a 2-core machine shared with other tests: generous
@@ -49,16 +49,6 @@ def slow_target(hub):
     session.createBuildTarget(name, build_tag, dest_tag)
     session.packageListAdd(dest_tag, "slow", "kojiadmin")
     return name
-
-
-def build_log_says_sleeping(hub, task_id):
-    """Whether the task's live build.log on the hub shows the slow build has started."""
-    path = os.path.join(hub.topdir, "work", koji.pathinfo.taskrelpath(task_id), "build.log")
-    try:
-        with open(path) as handle:
-            return "sleeping" in handle.read()
-    except OSError:
-        return False
 
 
 def hub_log_size(hub):
@@ -104,7 +94,7 @@ def test_a_canceled_build_and_buildarch_end_without_refused_calls(tmp_path, hub,
     child = wait_for(lambda: dict((c["label"], c["id"])
                                   for c in session.getTaskChildren(parent)).get("x86_64"),
                      START_TIMEOUT, 0.5, what="the build's buildArch child")
-    wait_for(lambda: build_log_says_sleeping(hub, child), START_TIMEOUT, 0.5,
+    wait_for(lambda: build_running(hub, child), START_TIMEOUT, 0.5,
              what="the child's slow build to start")
     assert task_container(child)
     build = session.listBuilds(taskID=parent)[0]
@@ -115,7 +105,7 @@ def test_a_canceled_build_and_buildarch_end_without_refused_calls(tmp_path, hub,
 
     # a plain buildArch
     plain = build_arch_task(hub, srpms["slow"])
-    wait_for(lambda: build_log_says_sleeping(hub, plain), START_TIMEOUT, 0.5,
+    wait_for(lambda: build_running(hub, plain), START_TIMEOUT, 0.5,
              what="the plain buildArch's slow build to start")
     out = koji_cli(hub, tmp_path, "cancel", str(plain))
     assert out.returncode == 0, out.stdout
