@@ -491,7 +491,7 @@ def import_rpm(hub, fn, buildinfo=None, brootid=None):
     }
     rpminfo['id'] = hub.db.insert('rpminfo', **values)
     context.state_changed()
-    add_rpm_sig(hub, rpminfo['id'], koji.rip_rpm_sighdr(fn))
+    record_import_sig(hub, dict(rpminfo, **values), buildinfo, fn)
     rpminfo.update(dict((k, values[k]) for k in ('build_id', 'size', 'payloadhash',
                                                  'buildroot_id', 'external_repo_id')))
     rpminfo['build'] = buildinfo
@@ -499,22 +499,56 @@ def import_rpm(hub, fn, buildinfo=None, brootid=None):
     return rpminfo
 
 
-def add_rpm_sig(hub, rpm_id, sighdr):
-    """Record an rpm's signature header: its key id ('' when unsigned) and md5."""
+# -- signatures (the signatures module has the calls) ---------------------------------
+
+def sighdr_path(hub, binfo, rinfo, sigkey):
+    return os.path.join(build_dir(hub, binfo), koji.pathinfo.sighdr(rinfo, sigkey))
+
+
+def header_sigkey(rawhdr):
+    """The key id of a signature header ('' when it holds no signature)."""
+    for sigtag in (koji.RPM_SIGTAG_GPG, koji.RPM_SIGTAG_PGP, koji.RPM_SIGTAG_DSA,
+                   koji.RPM_SIGTAG_RSA):
+        rawsig = rawhdr.get(sigtag)
+        if rawsig:
+            return koji.get_sigpacket_key_id(rawsig)
+    return ''
+
+
+def store_sighdr(hub, rinfo, binfo, sigkey, sighdr):
+    """Record a signature header (row and sigcache file); refuses a second one per key."""
+    nvra = '%(name)s-%(version)s-%(release)s.%(arch)s' % rinfo
+    if hub.db.value('SELECT 1 FROM rpmsigs WHERE rpm_id = ? AND sigkey = ?',
+                    (rinfo['id'], sigkey)):
+        raise koji.GenericError('Signature already exists for package %s, key %s'
+                                % (nvra, sigkey))
+    hub.db.insert('rpmsigs', rpm_id=rinfo['id'], sigkey=sigkey,
+                  sighash=hashlib.md5(sighdr).hexdigest())
+    path = sighdr_path(hub, binfo, rinfo, sigkey)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'wb') as fo:
+        fo.write(sighdr)
+
+
+def record_import_sig(hub, rinfo, binfo, fn):
+    """The signature an imported rpm file carries (importRPM, completeBuild)."""
+    sighdr = koji.rip_rpm_sighdr(fn)
     try:
-        sigkey = koji.get_sighdr_key(sighdr) or ''
+        sigkey = header_sigkey(koji.RawHeader(sighdr))
     except Exception:
         sigkey = ''
-    sighash = hashlib.md5(sighdr).hexdigest()
-    hub.db.execute('INSERT OR IGNORE INTO rpmsigs (rpm_id, sigkey, sighash) VALUES (?, ?, ?)',
-                   (rpm_id, sigkey.lower(), sighash))
+    store_sighdr(hub, rinfo, binfo, sigkey, sighdr)
 
 
 def query_rpm_sigs(hub, rpm_id=None, sigkey=None, queryOpts=None):
     clauses, params = [], []
     if rpm_id is not None:
         if not isinstance(rpm_id, int) or isinstance(rpm_id, bool):
-            rpm_id = get_rpm(hub, rpm_id, strict=True)['id']
+            # as kojihub: an rpm that does not exist has no signatures
+            rinfo = get_rpm(hub, rpm_id)
+            if not rinfo:
+                return []
+            rpm_id = rinfo['id']
         clauses.append('rpm_id = ?')
         params.append(rpm_id)
     if sigkey is not None:

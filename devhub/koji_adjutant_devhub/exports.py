@@ -8,6 +8,7 @@ answers the introspection calls.  Signatures, permission checks and return
 shapes follow kojihub; method bodies delegate to the domain modules.
 """
 
+import base64
 import fnmatch
 import inspect
 import os
@@ -20,6 +21,7 @@ from . import buildroots
 from . import builds
 from . import cancel
 from . import context
+from . import distrepos
 from . import groups
 from . import hosts
 from . import names
@@ -30,6 +32,7 @@ from . import repoqueue
 from . import repos
 from . import rpmbuilds
 from . import scheduler
+from . import signatures
 from . import tagging
 from . import tags
 from . import tasks
@@ -509,6 +512,23 @@ class RootExports(object):
     def queryRPMSigs(self, rpm_id=None, sigkey=None, queryOpts=None):
         return builds.query_rpm_sigs(self.hub, rpm_id, sigkey, queryOpts)
 
+    def addRPMSig(self, an_rpm, data, sigkey=None):
+        """Store a signature header (base64) for an rpm (sign permission); the key id
+        comes from the header unless given (what ``koji import-sig`` calls)."""
+        _session().assertPerm('sign')
+        try:
+            sighdr = base64.b64decode(data)
+        except Exception as e:
+            raise koji.GenericError('Invalid signature header data: %s' % e)
+        signatures.add_rpm_sig(self.hub, an_rpm, sighdr, sigkey=sigkey)
+        context.state_changed()
+
+    def writeSignedRPM(self, an_rpm, sigkey, force=False):
+        """Write the signed copy of an rpm for a key it has a signature of (sign
+        permission): packages/N/V/R/data/signed/<key>/<arch>/<file>."""
+        _session().assertPerm('sign')
+        return signatures.write_signed_rpm(self.hub, an_rpm, sigkey, force)
+
     def listVolumes(self):
         return [dict(v) for v in builds.VOLUMES]
 
@@ -639,6 +659,11 @@ class RootExports(object):
         if channel:
             task_opts['channel'] = channel
         return tasks.make_task(self.hub, 'build', [src, target, opts], **task_opts)
+
+    def distRepo(self, tag, keys, **task_opts):
+        """Create a dist repo of a tag for signing keys and its distRepo task (what
+        ``koji dist-repo`` calls); returns the task id."""
+        return distrepos.dist_repo(self.hub, tag, keys, task_opts)
 
     def makeTask(self, *args, **opts):
         """Create a task by hand (admin only), as make_task(method, arglist, **opts)."""
@@ -1061,6 +1086,17 @@ class HostExports(object):
     def repoDone(self, repo_id, data, expire=False, repo_json_updates=None):
         self._host()
         return repos.repo_done(self.hub, repo_id, data, expire, repo_json_updates)
+
+    def distRepoMove(self, repo_id, uploadpath, arch):
+        """Move one arch of a dist repo into place: the uploaded files its
+        repo_manifest lists, and its kojipkgs rpms linked into Packages/."""
+        self._host()
+        return distrepos.dist_repo_move(self.hub, repo_id, uploadpath, arch)
+
+    def writeSignedRPM(self, an_rpm, sigkey, force=False):
+        """Write a signed copy (kojid's createdistrepo with write_signed_rpms).  As
+        kojihub's host.writeSignedRPM, this one checks nothing about the caller."""
+        return signatures.write_signed_rpm(self.hub, an_rpm, sigkey, force)
 
 
 class HandlerRegistry(object):

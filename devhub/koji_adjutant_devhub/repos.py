@@ -387,7 +387,10 @@ def symlink_if_latest(hub, repo):
              if (r['dist'] if repo['dist'] else not r['custom_opts'])]
     if newer:
         return False
-    link = hub.pathinfo.repo('latest', repo['tag_name'])
+    if repo['dist']:
+        link = hub.pathinfo.distrepo('latest', repo['tag_name'])
+    else:
+        link = hub.pathinfo.repo('latest', repo['tag_name'])
     try:
         if os.path.lexists(link):
             os.unlink(link)
@@ -399,7 +402,8 @@ def symlink_if_latest(hub, repo):
 
 def repo_done(hub, repo_id, data, expire=False, repo_json_updates=None):
     """Move uploaded repodata into place and mark the repo READY (or EXPIRED); a READY
-    repo fulfils the repo requests it satisfies."""
+    repo fulfils the repo requests it satisfies.  A dist repo only changes state (and
+    its ``repos-dist/<tag>/latest`` link)."""
     rinfo = repo_info(hub, repo_id, strict=True)
     if not isinstance(data, dict):
         raise koji.ParameterError("Invalid type for value '%s': %s, expected type %s"
@@ -417,7 +421,8 @@ def repo_done(hub, repo_id, data, expire=False, repo_json_updates=None):
         with open(path, 'wt', encoding='utf-8') as fo:
             json.dump(repo_json, fo, indent=2)
     moves = []
-    for arch, entry in data.items():
+    # a dist repo's files were moved in by host.distRepoMove: nothing to move here
+    for arch, entry in ([] if rinfo['dist'] else data.items()):
         try:
             uploadpath, files = entry
         except (TypeError, ValueError):

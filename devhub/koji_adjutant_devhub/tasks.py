@@ -49,6 +49,8 @@ DEFAULT_WEIGHTS = {
     'restartHosts': 0.1,
     'dependantTask': 0.2,
     'shutdown': 0.0,
+    'distRepo': 0.1,
+    'createdistrepo': 1.5,
 }
 GENERIC_WEIGHT = 1.0
 

@@ -26,6 +26,7 @@ import threading
 import time
 
 import koji
+import koji.util
 
 from . import notifications
 from . import seed
@@ -360,6 +361,29 @@ class DevHub(object):
                     session.tagBuildBypass(tag, build['id'])
         return result
 
+    def import_signatures(self, paths, write=True):
+        """Import the signatures of signed copies of rpms the hub has, as ``koji
+        import-sig`` does (``addRPMSig``, then ``writeSignedRPM`` unless write is
+        false); returns the key ids, one per path.  The rpms must have been imported
+        (``import_rpms``) or built already; unsigned paths give ''."""
+        session = self.admin_session()
+        keys = []
+        for path in paths:
+            fields = koji.get_header_fields(path, ('name', 'version', 'release', 'arch',
+                                                   'sourcepackage'))
+            if fields['sourcepackage']:
+                fields['arch'] = 'src'
+            rinfo = session.getRPM(dict((k, fields[k]) for k in
+                                        ('name', 'version', 'release', 'arch')), strict=True)
+            sighdr = koji.rip_rpm_sighdr(path)
+            sigkey = koji.get_sighdr_key(sighdr) or ''
+            if not session.queryRPMSigs(rpm_id=rinfo['id'], sigkey=sigkey):
+                session.addRPMSig(rinfo['id'], koji.util.base64encode(sighdr))
+            if write and sigkey:
+                session.writeSignedRPM(rinfo['id'], sigkey)
+            keys.append(sigkey)
+        return keys
+
     def add_group(self, tag, group, packages=()):
         """Add a comps group (e.g. ``build``) with packages to a tag."""
         session = self.admin_session()
@@ -410,6 +434,44 @@ class DevHub(object):
 
 
 # -- test certificates (a CA and certificates it signs, made with openssl) ----
+
+# -- rpm signing keys (gpg) and signed copies of rpms (rpmsign) ----------------------
+
+def make_signing_key(directory, name='Dev Hub Test Key'):
+    """A gpg RSA key without passphrase in directory/gnupg; returns a dict with
+    ``gnupghome``, ``name`` and ``keyid`` (koji's sigkey: the last 8 hex digits of the
+    fingerprint, lowercase)."""
+    home = os.path.join(str(directory), 'gnupg')
+    os.makedirs(home, mode=0o700, exist_ok=True)
+    params = os.path.join(home, 'key-params')
+    with open(params, 'w') as fo:
+        fo.write('%%no-protection\nKey-Type: RSA\nKey-Length: 2048\nName-Real: %s\n'
+                 'Name-Email: devhub-test@localhost.invalid\nExpire-Date: 0\n%%commit\n'
+                 % name)
+    subprocess.run(['gpg', '--homedir', home, '--batch', '--gen-key', params], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = subprocess.run(['gpg', '--homedir', home, '--list-keys', '--with-colons', name],
+                         check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
+    fingerprint = [line.split(':')[9] for line in out.splitlines()
+                   if line.startswith('fpr:')][0]
+    return {'gnupghome': home, 'name': name, 'keyid': fingerprint[-8:].lower()}
+
+
+def sign_rpm(path, key, dest=None):
+    """A signed copy of an rpm (rpmsign --addsign with key from make_signing_key), at
+    dest (a directory or file; default: path itself); returns its path."""
+    if dest is not None:
+        if os.path.isdir(dest):
+            dest = os.path.join(dest, os.path.basename(path))
+        shutil.copyfile(path, dest)
+        path = dest
+    subprocess.run(['rpmsign', '--addsign', '--define', '__gpg %s' % shutil.which('gpg'),
+                    '--define', '_gpg_name %s' % key['name'],
+                    '--define', '_gpg_path %s' % key['gnupghome'], path],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   stdin=subprocess.DEVNULL)
+    return path
+
 
 def _openssl(*args, cwd):
     subprocess.run(['openssl'] + list(args), cwd=cwd, check=True, stdout=subprocess.DEVNULL,
