@@ -583,6 +583,11 @@ class RootExports(object):
     def moveBuild(self, tag1, tag2, build, force=False):
         return tagging.make_tag_build_task(self.hub, tag2, build, force, tag1)
 
+    def moveAllBuilds(self, tag1, tag2, package, force=False):
+        """Move every build of a package from tag1 to tag2, oldest first: a chain of
+        dependantTask tasks (what ``koji move-build --all`` calls); returns their ids."""
+        return tagging.move_all_builds(self.hub, tag1, tag2, package, force)
+
     def listTagged(self, tag, event=None, inherit=False, prefix=None, latest=False, package=None,
                    owner=None, type=None, strict=True, extra=False, draft=None):
         taginfo = tags.get_tag(self.hub, tag, strict=strict, event=event)
@@ -659,6 +664,29 @@ class RootExports(object):
         if channel:
             task_opts['channel'] = channel
         return tasks.make_task(self.hub, 'build', [src, target, opts], **task_opts)
+
+    def chainBuild(self, srcs, target, opts=None, priority=None, channel=None):
+        """Create a chainbuild task [srcs, target, opts] (what ``koji chain-build`` calls).
+
+        srcs: a list of build levels, each a list of SCM URLs and N-V-Rs.  As kojihub:
+        any logged-in user; srcs must be a list; nothing else is checked here (the
+        target, the levels and the links are the builder's business).
+        """
+        sess = _session()
+        sess.assertLogin()
+        if not isinstance(srcs, list):
+            raise koji.ParameterError("Invalid type for value '%s': %s, expected type %s"
+                                      % (srcs, type(srcs), list))
+        if not opts:
+            opts = {}
+        task_opts = {}
+        if priority:
+            if priority < 0 and not sess.hasPerm('admin'):
+                raise koji.ActionNotAllowed('only admins may create high-priority tasks')
+            task_opts['priority'] = koji.PRIO_DEFAULT + priority
+        if channel:
+            task_opts['channel'] = channel
+        return tasks.make_task(self.hub, 'chainbuild', [srcs, target, opts], **task_opts)
 
     def distRepo(self, tag, keys, **task_opts):
         """Create a dist repo of a tag for signing keys and its distRepo task (what

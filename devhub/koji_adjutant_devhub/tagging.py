@@ -161,6 +161,47 @@ def make_tag_build_task(hub, tag, build, force=False, fromtag=None):
                            priority=10)
 
 
+
+def move_all_builds(hub, tag1, tag2, package, force=False):
+    """moveAllBuilds: a chain of ``dependantTask`` tasks, each tagging one build of the
+    package from tag1 into tag2 (``tagBuild`` subtask, priority 15) once the previous
+    one is done, oldest tagging first; returns their ids."""
+    sess = context.session()
+    sess.assertLogin()
+    pkg_id = names.get_package_id(hub, package, strict=True)
+    tag1_id = tags.get_tag_id(hub, tag1, strict=True)
+    tag2_id = tags.get_tag_id(hub, tag2, strict=True)
+    pkgs = packages.read_package_list(hub, tagID=tag2_id, pkgID=pkg_id, inherit=True,
+                                      with_owners=False)
+    error = None
+    if pkg_id not in pkgs:
+        error = 'Package %s not in list for tag %s' % (package, tag2)
+    elif pkgs[pkg_id]['blocked']:
+        error = 'Package %s blocked in tag %s' % (package, tag2)
+    if error:
+        if force and sess.hasPerm('admin'):
+            packages.pkglist_add(hub, tag2_id, pkg_id, force=True, block=False)
+        else:
+            raise koji.TagError(error)
+    assert_tag_access(hub, tag1_id, force=force)
+    assert_tag_access(hub, tag2_id, force=force)
+    build_list = read_tagged_builds(hub, tag1_id, package=package)
+    build_list.reverse()
+    policy_data = {'tag': tag2, 'fromtag': tag1, 'operation': 'move'}
+    for build in build_list:
+        policy_data['build'] = build['id']
+        policy.assert_policy('tag', policy_data)
+    wait_on = []
+    result = []
+    for build in build_list:
+        task_id = tasks.make_task(hub, 'dependantTask',
+                                  [wait_on, [['tagBuild',
+                                              [tag2_id, build['id'], force, tag1_id],
+                                              {'priority': 15}]]])
+        wait_on = [task_id]
+        result.append(task_id)
+    return result
+
 # -- reading ----------------------------------------------------------------------------
 
 def _taglist(hub, tag_id, inherit):

@@ -49,6 +49,7 @@ DEFAULT_WEIGHTS = {
     'restartHosts': 0.1,
     'dependantTask': 0.2,
     'shutdown': 0.0,
+    'chainbuild': 0.1,
     'distRepo': 0.1,
     'createdistrepo': 1.5,
 }
