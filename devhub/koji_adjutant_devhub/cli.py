@@ -63,6 +63,15 @@ def build_parser():
                             'does (default: only record notifications)')
     serve.add_argument('--email-domain', default=None,
                        help='domain of notification addresses (koji EmailDomain)')
+    serve.add_argument('--no-runroot', action='store_true',
+                       help='run without the runroot hub plugin (koji runroot gets '
+                            '"Invalid method: runroot", as from a hub without the plugin)')
+    serve.add_argument('--runroot-channel', default='runroot',
+                       help='channel of runroot tasks made without a channel (the plugin\'s '
+                            'fixed default: runroot)')
+    serve.add_argument('--runroot-accept-list', action='store_true',
+                       help='accept a runroot command given as a list, as older plugins did '
+                            '(the current plugin wants a string: koji runroot --use-shell)')
     serve.add_argument('--no-check-client-ip', action='store_true',
                        help='do not bind sessions to the client address')
     serve.add_argument('--log-level', default='INFO',
@@ -104,7 +113,9 @@ def cmd_serve(args):
                        session_renewal_timeout=args.session_renewal_timeout * 60,
                        repo_lag=args.repo_lag, max_repo_tasks=args.max_repo_tasks,
                        notification_tasks=args.notification_tasks,
-                       email_domain=args.email_domain)
+                       email_domain=args.email_domain, runroot_plugin=not args.no_runroot,
+                       runroot_channel=args.runroot_channel,
+                       runroot_accept_list=args.runroot_accept_list)
     hub = Hub(config)
     server = DevHubServer(hub, host=args.host, port=args.port, tls_port=args.tls_port,
                           tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca)

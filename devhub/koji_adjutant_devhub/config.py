@@ -25,7 +25,8 @@ class HubConfig(object):
                  repo_auto_lag=7200, repo_lag_window=600, max_repo_tasks=10, repo_retries=3,
                  request_clean_time=1440 * 60, repo_queue_user='kojira', allow_new_repo=True,
                  notification_tasks=False, email_domain=None, notify_on_success=True,
-                 web_url='http://localhost.localdomain/koji'):
+                 web_url='http://localhost.localdomain/koji', runroot_plugin=True,
+                 runroot_channel='runroot', runroot_accept_list=False):
         # session_renewal_timeout: seconds after which a session expires and the
         # client must renew it (koji's SessionRenewalTimeout, 1440 minutes); 0: never
         self.topdir = os.path.abspath(topdir)
@@ -62,6 +63,12 @@ class HubConfig(object):
         self.email_domain = email_domain
         self.notify_on_success = bool(notify_on_success)
         self.web_url = web_url
+        # koji's runroot hub plugin (runroot_hub): loaded or not (hub.conf Plugins), the
+        # channel of its tasks (fixed to 'runroot' in the plugin) and whether a command
+        # given as a list is accepted (older plugins; the current one wants a string)
+        self.runroot_plugin = bool(runroot_plugin)
+        self.runroot_channel = runroot_channel
+        self.runroot_accept_list = bool(runroot_accept_list)
 
     @property
     def workdir(self):

@@ -31,6 +31,7 @@ from . import policy
 from . import repoqueue
 from . import repos
 from . import rpmbuilds
+from . import runroot
 from . import scheduler
 from . import signatures
 from . import tagging
@@ -1127,6 +1128,18 @@ class HostExports(object):
         return signatures.write_signed_rpm(self.hub, an_rpm, sigkey, force)
 
 
+class RunrootExports(object):
+    """The call koji's runroot hub plugin adds (registered unless ``--no-runroot``)."""
+
+    def __init__(self, hub):
+        self.hub = hub
+
+    def runroot(self, tagInfo, arch, command, channel=None, **opts):
+        """Create a runroot task (runroot permission): run command in a buildroot of
+        the tag for arch (what ``koji runroot`` calls)."""
+        return runroot.runroot(self.hub, tagInfo, arch, command, channel=channel, **opts)
+
+
 class HandlerRegistry(object):
     """XML-RPC method names -> callables, plus the introspection calls."""
 
@@ -1135,6 +1148,8 @@ class HandlerRegistry(object):
         self.register_instance(RootExports(hub))
         self.register_instance(HostExports(hub), prefix='host')
         self.register_instance(RepoExports(hub), prefix='repo')
+        if hub.config.runroot_plugin:
+            self.register_instance(RunrootExports(hub))
         self.funcs['_listapi'] = self.list_api
         self.funcs['system.listMethods'] = self.system_listMethods
         self.funcs['system.methodSignature'] = self.system_methodSignature

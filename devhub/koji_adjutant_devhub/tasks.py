@@ -52,6 +52,7 @@ DEFAULT_WEIGHTS = {
     'chainbuild': 0.1,
     'distRepo': 0.1,
     'createdistrepo': 1.5,
+    'runroot': 2.0,
 }
 GENERIC_WEIGHT = 1.0
 
