@@ -123,6 +123,14 @@ def test_koji_import_sig_writes_signed_copy(devhub, signing_key, tmp_path):
     devhub.import_rpms(list(rpms.values()), tag=tag)
     listed, _builds = session.listTaggedRPMS(tag, arch='x86_64', rpmsigs=True)
     assert sorted(r['sigkey'] for r in listed) == ['', key]
+    out = run_koji(devhub, config, 'list-tagged', '--rpms', '--sigs', '--arch', 'x86_64', tag)
+    nvra = '%s-%s-%s.x86_64' % (build['name'], build['version'], build['release'])
+    assert out.splitlines() == [' ' + nvra, '%s %s' % (key, nvra)]
+    # koji write-signed-rpm writes the copy again from the stored header
+    os.unlink(path)
+    out = run_koji(devhub, config, 'write-signed-rpm', key.upper(), nvra)
+    assert '[1/1] %s' % nvra in out
+    assert koji.get_sighdr_key(koji.rip_rpm_sighdr(path)) == key
 
 
 def test_signature_refusals(devhub, signing_key, tmp_path):

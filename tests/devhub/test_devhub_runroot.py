@@ -166,7 +166,7 @@ def _play_runroot(devhub, builder, task_id, log, ok):
         builder.session.host.closeTask(task_id, response('echo completed successfully'))
     else:
         builder.session.host.failTask(task_id, fault_response(
-            koji.BuildrootError, 'sh exited with status 3'))
+            koji.BuildrootError, 'echo exited with status 3'))
 
 
 @pytest.mark.parametrize('ok', [True, False])
