@@ -45,6 +45,7 @@ APT_PACKAGES=(
     python3 python3-venv python3-dev # the venv is made from Debian's python (python3-rpm)
     libkrb5-dev gcc make libc6-dev # koji -> requests-gssapi -> gssapi compiles against krb5
     git openssl ca-certificates
+    gnupg                # signing keys for the dev hub tests' signed rpm copies (rpmsign)
 )
 LINT_APT_PACKAGES=(shellcheck)
 
