@@ -197,4 +197,3 @@ def dist_repo_move(hub, repo_id, uploadpath, arch):
                 raise
             shutil.copy2(rpmpath, dst)
     return None
-

@@ -161,7 +161,6 @@ def make_tag_build_task(hub, tag, build, force=False, fromtag=None):
                            priority=10)
 
 
-
 def move_all_builds(hub, tag1, tag2, package, force=False):
     """moveAllBuilds: a chain of ``dependantTask`` tasks, each tagging one build of the
     package from tag1 into tag2 (``tagBuild`` subtask, priority 15) once the previous
@@ -203,6 +202,7 @@ def move_all_builds(hub, tag1, tag2, package, force=False):
     return result
 
 # -- reading ----------------------------------------------------------------------------
+
 
 def _taglist(hub, tag_id, inherit):
     taglist = [tag_id]

@@ -326,6 +326,7 @@ class Task(object):
 
 # -- creating tasks ------------------------------------------------------------
 
+
 MAKE_TASK_OPTS = ('parent', 'label', 'owner', 'channel', 'arch', 'priority', 'assign')
 
 

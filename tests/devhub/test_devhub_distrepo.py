@@ -308,7 +308,7 @@ def test_dist_repo_refusals(devhub, tmp_path):
     # a stock hub has no dist_repo policy, so a user without dist-repo may (MissingPolicyOk)
     devhub.add_user('distuser', 'pw')
     task_id = devhub.session('distuser', 'pw').distRepo(tag, [], arch=['x86_64'],
-                                                         allow_missing_signatures=True)
+                                                        allow_missing_signatures=True)
     assert session.getTaskInfo(task_id)['owner'] == session.getUser('distuser')['id']
 
 

@@ -87,7 +87,8 @@ def test_a_real_run_tracks_its_steps_and_writes_no_event_files(tmp_path):
     run = new_run()
     (tmp_path / "run").mkdir()
     result = ansible_runner.run(
-        private_data_dir=str(tmp_path / "run"), envvars={"PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])}, playbook=str(playbook), ident="task",
+        private_data_dir=str(tmp_path / "run"), playbook=str(playbook), ident="task",
+        envvars={"PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])},
         quiet=True, inventory={"all": {"hosts": {"localhost": {}}}},
         event_handler=lambda event: run.on_event(event, status.WorkerMetrics()),
         settings=daemon.RUNNER_SETTINGS)
