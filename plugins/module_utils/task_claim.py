@@ -18,6 +18,7 @@ try:
 except ImportError:  # pragma: no cover - reported by the modules
     koji = None
 
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_params
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_types
 
@@ -27,7 +28,13 @@ RESTART_PENDING_STATUS = "Pending restart"
 
 def available_methods(playbook_root):
     """Methods this worker handles: a playbook ``tasks/<method>.yml`` and a declaration in
-    ``task_types`` each; a playbook without a declaration raises task_types.TaskTypeError."""
+    ``task_types`` each; a playbook without a declaration raises task_types.TaskTypeError.
+
+    A module runs from its AnsiballZ payload, which holds the collection's module_utils but
+    not its playbooks: there, without a ``playbook_dir`` of its own, the methods are the ones
+    the collection declares (each has its playbook in the collection)."""
+    if not os.path.isdir(playbook_root) and not os.path.isdir(config_lib.collection_root()):
+        return sorted(task_types.TASK_TYPES)
     return task_types.handled_methods(playbook_root)
 
 

@@ -50,7 +50,9 @@ options:
   methods:
     description:
       - Task methods this worker handles. Default - one per playbook C(tasks/<method>.yml)
-        in the collection's C(playbooks) directory (or C(playbook_dir) of the config).
+        in the collection's C(playbooks) directory (or C(playbook_dir) of the config), each
+        declared in the collection's C(plugins/module_utils/task_types.py); a playbook without
+        a declaration fails the module.
     type: list
     elements: str
   force_lock:
