@@ -5,7 +5,7 @@ hub) that are all in its ``build`` group, so populating a buildroot installs N
 packages from the koji repo.
 
 * buildroot set-up = the buildArch steps "Start the container…" + "Install the
-  build group…" + "Keep the buildroot…" (fresh) vs "Start the container…"
+  buildroot's group…" + "Keep the buildroot…" (fresh) vs "Start the container…"
   (cached), from the worker's per-task timings (profile_tasks).  Target: cached
   ≥ 5× faster.
 * newRepo task open→close (with its createrepo subtask) for the tag.
@@ -32,7 +32,7 @@ from koji_adjutant_devhub.testing import BUILD_GROUP_PACKAGES, DevHub, write_wor
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELLO = os.path.join(REPO_ROOT, "tests", "data", "specs", "hello.spec")
 SETUP_STEPS = ("Start the container and install the buildroot configuration",
-               "Install the build group from the koji repo",
+               "Install the buildroot's group from the koji repo",
                "Keep the buildroot with its group installed")
 STEP_TIME = re.compile(r"^(.*?) -+ ([0-9.]+)s$")
 

@@ -42,6 +42,7 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_s
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_types
 
 from koji_adjutant.worker import playbook_server
 from koji_adjutant.worker import status as status_server
@@ -50,9 +51,6 @@ LOG = logging.getLogger("koji_adjutant.worker")
 
 # a task's states once its playbook has closed or failed it
 ENDED_STATES = ("CLOSED", "FAILED")
-
-# tasks kojid runs in its main loop (Foreground): no other task is taken meanwhile
-FOREGROUND_METHODS = ("restart", "restartVerify")
 
 # seconds between removals of cached buildroot images of repos no longer current
 CACHE_PRUNE_INTERVAL = 600
@@ -193,13 +191,14 @@ class Worker(object):
     """kojid's TaskManager and main loop, with playbooks as task handlers."""
 
     def __init__(self, config):
+        # first: a playbook without a task type declaration stops the start (TaskTypeError)
+        self.methods = task_claim.available_methods(config.playbook_root)
         self.config = config
         self.session = None
         self.host_id = None
         self.host = {}
         self.runs = {}
         self.task_load = 0.0
-        self.methods = task_claim.available_methods(config.playbook_root)
         self.stop_requested = False
         self.restart_pending = False
         self.status = "starting"
@@ -523,7 +522,7 @@ class Worker(object):
             LOG.debug("not ready: %s (%d running)", self.status, len(self.runs))
             return False
         foreground = [run.task_id for run in self.runs.values()
-                      if run.method in FOREGROUND_METHODS]
+                      if task_types.is_foreground(run.method)]
         if foreground:
             # kojid runs these in its main loop: nothing else is taken until they end (so a
             # restartVerify is never taken before its restart has asked for the restart)
@@ -898,7 +897,11 @@ def kill_orphan_playbooks(runs_dir, left_by="a previous run"):
 
 def run_worker(config, once=False):
     """Run the worker until SIGTERM (or one pass with ``once``); return the exit code."""
-    worker = Worker(config)
+    try:
+        worker = Worker(config)
+    except task_types.TaskTypeError as exc:
+        LOG.error("%s", exc)
+        return 2
     worker.install_signal_handlers()
     try:
         worker.start()

@@ -16,3 +16,18 @@ attributes:
   diff_mode:
     description: Whether the module reports a diff of what it changed.
 """
+
+    # for the modules in the collection's action groups (meta/runtime.yml); each module states
+    # its membership
+    ACTION_GROUP = r"""
+options: {}
+attributes:
+  action_group:
+    description:
+      - The C(module_defaults) groups the module is in. The collection has one group per
+        option its task modules share, made of the modules that take it -
+        C(group/koji_adjutant.builder.worker_config) for C(koji_config),
+        C(group/koji_adjutant.builder.task_session) for C(hub_session_file) and
+        C(group/koji_adjutant.builder.task) for C(task_id). The task playbooks set the three
+        options once per play that way.
+"""

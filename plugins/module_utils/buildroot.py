@@ -23,12 +23,11 @@ except ImportError:  # pragma: no cover - reported by the modules
     koji = None
 
 BUILD_TOPDIR = "/builddir/build"
-REPO_FILE = "/etc/yum.repos.d/koji.repo"
-MACROS_FILE = "/etc/rpm/macros.koji"
 EXCLUDED_PACKAGES = ("buildsys-build", "gpg-pubkey")
 RPM_QUERY_FORMAT = ("%{NAME}\\t%{VERSION}\\t%{RELEASE}\\t%{EPOCH}\\t%{ARCH}\\t%{SIGMD5}"
                     "\\t%{SIZE}\\t%{BUILDTIME}\\n")
-# the image's own packages, saved by the set-up step before anything is installed from koji
+# the image's own packages, saved in the container before its first step that installs packages
+# (with_rpmlist_file)
 BASELINE_FILE = "/var/lib/koji-adjutant/baseline.rpmlist"
 # lines between the two lists of a package query (no rpm query line looks like them)
 BASELINE_MARK = "--- koji-adjutant baseline ---"
@@ -154,12 +153,22 @@ def new_buildroot(session, task_id, repo_id, arch):
     return session.host.newBuildRoot(repo_id, arch, task_id=task_id), True
 
 
-def package_query_script():
+def package_query_script(baseline_file=BASELINE_FILE):
     """Shell text run in the container: its rpm database in koji's rpmlist fields, a mark,
-    then the baseline the set-up step saved (or a mark saying there is none)."""
+    then the baseline saved before anything was installed (or a mark saying there is none)."""
     return "rpm -qa --qf %s || exit 1; echo %s; cat %s 2>/dev/null || echo %s" % (
-        shlex.quote(RPM_QUERY_FORMAT), shlex.quote(BASELINE_MARK), shlex.quote(BASELINE_FILE),
+        shlex.quote(RPM_QUERY_FORMAT), shlex.quote(BASELINE_MARK), shlex.quote(baseline_file),
         shlex.quote(NO_BASELINE_MARK))
+
+
+def save_baseline_script(baseline_file=BASELINE_FILE):
+    """Shell text run in the container: unless saved before, its rpm database now (the image's
+    own packages, when nothing was installed yet) is saved as the baseline, whole or not at
+    all; exits non-zero when it cannot be saved."""
+    partial = shlex.quote(baseline_file + ".part")
+    return "test -f %s || { mkdir -p %s && rpm -qa --qf %s > %s && mv -f %s %s; }" % (
+        shlex.quote(baseline_file), shlex.quote(os.path.dirname(baseline_file)),
+        shlex.quote(RPM_QUERY_FORMAT), partial, partial, shlex.quote(baseline_file))
 
 
 def parse_package_query(text):
@@ -170,16 +179,23 @@ def parse_package_query(text):
     return current, baseline
 
 
-def with_rpmlist_file(command, path):
+def with_rpmlist_file(command, path, baseline_file=BASELINE_FILE):
     """``command`` (an argv list or a shell string) followed, when it succeeds, by the package
     query written to ``path`` in the container (whole or not at all): the step that installs
-    packages records the list itself, so no podman exec of its own reads it."""
+    packages records the list itself, so no podman exec of its own reads it.
+
+    Before the command, the container's baseline (the image's own packages) is saved unless it
+    was before: the first step given an ``rpmlist_file`` runs before anything is installed from
+    the koji repo (the buildroot's set-up). When it cannot be saved, the step fails (exit 1)
+    without running the command."""
     if isinstance(command, list):
         command = " ".join(shlex.quote(str(part)) for part in command)
     partial = shlex.quote(path + ".part")
-    return ("(%s); rc=$?; if [ $rc -eq 0 ]; then ( %s ) > %s && mv -f %s %s || rm -f %s; fi; "
-            "exit $rc" % (command, package_query_script(), partial, partial, shlex.quote(path),
-                          partial))
+    return ("%s || exit 1; (%s); rc=$?; if [ $rc -eq 0 ]; then ( %s ) > %s && mv -f %s %s "
+            "|| rm -f %s; fi; exit $rc" % (
+                save_baseline_script(baseline_file), command,
+                package_query_script(baseline_file), partial, partial, shlex.quote(path),
+                partial))
 
 
 def read_rpmlist_file(path):

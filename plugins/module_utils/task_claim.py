@@ -18,60 +18,35 @@ try:
 except ImportError:  # pragma: no cover - reported by the modules
     koji = None
 
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_params
-
-# kojid's task weights (koji's handler classes' _taskWeight).
-METHOD_WEIGHTS = {
-    "build": 0.2,
-    "buildSRPMFromSCM": 1.0,
-    "rebuildSRPM": 1.0,
-    "buildArch": 1.5,
-    "tagBuild": 1.0,
-    "newRepo": 0.1,
-    "createrepo": 1.5,
-    "waitrepo": 0.2,
-    "tagNotification": 0.1,
-    "buildNotification": 0.1,
-    "sleep": 0.25,
-    "default": 0.1,
-    "restart": 0.1,
-    "restartVerify": 0.1,
-    "restartHosts": 0.1,
-    "dependantTask": 0.2,
-}
-DEFAULT_WEIGHT = 1.0
-
-# Methods whose task must fit the host's arches (kojid's checkHost).
-ARCH_CHECKED_METHODS = ("buildArch", "rebuildSRPM", "buildSRPMFromSCM")
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_types
 
 # The status of a worker that takes no new work until it restarts.
 RESTART_PENDING_STATUS = "Pending restart"
 
 
 def available_methods(playbook_root):
-    """Methods this worker handles: one playbook ``tasks/<method>.yml`` each."""
-    tasks_dir = os.path.join(playbook_root, "tasks")
-    methods = []
-    if os.path.isdir(tasks_dir):
-        for name in sorted(os.listdir(tasks_dir)):
-            if name.endswith(".yml") and not name.startswith(("_", ".")):
-                methods.append(name[:-4])
-    return methods
+    """Methods this worker handles: a playbook ``tasks/<method>.yml`` and a declaration in
+    ``task_types`` each; a playbook without a declaration raises task_types.TaskTypeError.
+
+    A module runs from its AnsiballZ payload, which holds the collection's module_utils but
+    not its playbooks: there, without a ``playbook_dir`` of its own, the methods are the ones
+    the collection declares (each has its playbook in the collection)."""
+    if not os.path.isdir(playbook_root) and not os.path.isdir(config_lib.collection_root()):
+        return sorted(task_types.TASK_TYPES)
+    return task_types.handled_methods(playbook_root)
 
 
 def task_weight(session, method, params):
-    """The weight kojid would set for a task."""
-    weight = METHOD_WEIGHTS.get(method, DEFAULT_WEIGHT)
-    if method == "buildArch":
-        # kojid raises buildArch's weight from the package's build history
-        try:
-            name = koji.parse_NVRA(os.path.basename(params["pkg"]))["name"]
-            avg = session.getAverageBuildDuration(name)
-        except Exception:
-            avg = None
-        if avg:
-            weight += min(4.5, avg / 4800.0)
-    return weight
+    """The weight kojid would set for a task (its declaration's, raised from the request
+    for a method that weighs it, as buildArch does)."""
+    task_type = task_types.get(method)
+    if task_type is None:
+        return task_types.DEFAULT_WEIGHT
+    if task_type.weigh is not None and params:
+        return task_type.weigh(session, params, task_type.weight)
+    return task_type.weight
 
 
 def effective_capacity(config, host):
@@ -166,15 +141,18 @@ class Claim(object):
 def build_tag_check(session, method, params, host):
     """kojid's checkHost, with an unknown tag told apart; returns ``(param_error, refusal)``.
 
-    The build tag's arches (inherited ones included, as ``getBuildConfig`` gives
-    them) must meet the host's arches, else the task is refused.  A build tag that
+    The build tag (the declaration's ``build_tag_param``) must exist; its arches
+    (inherited ones included, as ``getBuildConfig`` gives them) must meet the host's
+    arches, or, for a task of one arch (``arch_param``), the host must have that arch,
+    else the task is refused.  A build tag that
     does not exist is the request's fault, not this host's: ``param_error`` says so
     and the task is failed with ParameterError (kojid's host check would refuse it,
     and no host would ever take it).
     """
-    if method not in ARCH_CHECKED_METHODS or not isinstance(params, dict):
+    task_type = task_types.get(method)
+    if task_type is None or not task_type.build_tag_param or not isinstance(params, dict):
         return None, None
-    name = "root" if method == "buildArch" else "build_tag"
+    name = task_type.build_tag_param
     tag = params.get(name)
     if tag is None:
         return None, None
@@ -184,14 +162,14 @@ def build_tag_check(session, method, params, host):
         if session.getTag(tag) is None:
             return "Invalid parameter %r for %s: no such tag %r" % (name, method, tag), None
         return None, "cannot look up build tag %r: %s" % (tag, exc)
-    return None, _arch_refusal(method, params, tag_info, host)
+    return None, _arch_refusal(task_type, params, tag_info, host)
 
 
-def _arch_refusal(method, params, tag_info, host):
+def _arch_refusal(task_type, params, tag_info, host):
     tag_arches = set(koji.canonArch(a) for a in (tag_info.get("arches") or "").split())
     host_arches = set((host.get("arches") or "").split())
-    if method == "buildArch":
-        arch = params.get("arch")
+    if task_type.arch_param:
+        arch = params.get(task_type.arch_param)
         if arch == "noarch":
             if tag_arches and not tag_arches & host_arches:
                 return "no buildroot arch: tag arches %s, host arches %s" % (
@@ -255,8 +233,7 @@ def take_task(session, task_id, methods, host, host_id):
     opened = session.host.openTask(task_id)
     if opened is None:
         return Claim(Claim.LOST, task_id, method, info=info, reason="another host opened it")
-    weight = task_weight(session, method, params) if params else METHOD_WEIGHTS.get(
-        method, DEFAULT_WEIGHT)
+    weight = task_weight(session, method, params)
     try:
         session.host.setTaskWeight(task_id, weight)
     except koji.ActionNotAllowed:

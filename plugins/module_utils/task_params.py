@@ -5,13 +5,12 @@
 
 The request is decoded with koji's own ``koji.tasks.parse_task_params`` (the
 signatures kojid's handlers have), then the types each task type relies on are
-checked, so bad input fails the task with ParameterError and a message that
-names the parameter, instead of failing somewhere inside a build.
+checked as the method's declaration (``task_types``) says, so bad input fails the task
+with ParameterError and a message that names the parameter, instead of failing somewhere
+inside a build.
 """
 
 from __future__ import annotations
-
-import re
 
 try:
     import koji
@@ -20,45 +19,7 @@ try:
 except ImportError:  # pragma: no cover - reported by the modules
     koji = None
 
-_STR = (str,)
-_INT = (int,)
-_TAG = (int, str)
-_TAG_OR_INFO = (int, str, dict)
-_DICT_OR_NONE = (dict, type(None))
-_BOOL = (bool, int)
-_STR_OR_NONE = (str, type(None))
-_TAG_OR_NONE = (int, str, dict, type(None))
-_LIST = (list,)
-
-# method -> {param: accepted types}
-PARAM_TYPES = {
-    "buildArch": {"pkg": _STR, "root": _TAG, "arch": _STR, "keep_srpm": _BOOL,
-                  "opts": _DICT_OR_NONE},
-    "sleep": {"n": (int, float)},
-    "rebuildSRPM": {"srpm": _STR, "build_tag": _TAG, "opts": _DICT_OR_NONE},
-    "buildSRPMFromSCM": {"url": _STR, "build_tag": _TAG, "opts": _DICT_OR_NONE},
-    # target may be None when opts carry a repo_id (kojid then skips tagging)
-    "build": {"src": _STR, "target": _STR_OR_NONE, "opts": _DICT_OR_NONE},
-    "tagBuild": {"tag_id": _TAG, "build_id": _TAG},
-    "newRepo": {"tag": _TAG_OR_INFO, "opts": _DICT_OR_NONE},
-    "createrepo": {"repo_id": _INT, "arch": _STR, "oldrepo": _DICT_OR_NONE},
-    "waitrepo": {"tag": _TAG_OR_INFO, "nvrs": (list, type(None))},
-    "tagNotification": {"recipients": _LIST, "is_successful": _BOOL, "tag_info": _TAG_OR_NONE,
-                        "from_info": _TAG_OR_NONE, "build_info": _TAG_OR_INFO,
-                        "user_info": _TAG_OR_INFO, "failure_msg": _STR_OR_NONE},
-    "buildNotification": {"recipients": _LIST, "build": (dict,), "target": _DICT_OR_NONE,
-                          "weburl": _STR},
-    "restart": {"host": (dict,)},
-    "restartVerify": {"task_id": _INT, "host": (dict,)},
-    "restartHosts": {"options": _DICT_OR_NONE},
-}
-
-# methods whose 'arch' parameter names an rpm arch: a word, never a path or shell text
-ARCH_PARAMS = ("buildArch", "createrepo")
-ARCH_RE = re.compile(r"^[A-Za-z0-9_]+$")
-
-# methods whose opts may carry the repo id of their buildroot
-REPO_ID_OPTS = ("buildArch", "rebuildSRPM", "buildSRPMFromSCM", "build")
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_types
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a struct",
                type(None): "nil", bool: "a boolean"}
@@ -87,11 +48,14 @@ def parse(method, request):
     else:
         if _is_new_style(request):
             _check_new_style(method, params)
-    for name, types in PARAM_TYPES.get(method, {}).items():
+    task_type = task_types.get(method)
+    if task_type is None:
+        return params
+    for name, types in task_type.params.items():
         if name not in params:
             continue
         value = params[name]
-        if isinstance(value, bool) and bool not in types and types != _BOOL:
+        if isinstance(value, bool) and bool not in types and types != task_types.BOOL:
             ok = False
         else:
             ok = isinstance(value, types)
@@ -99,17 +63,8 @@ def parse(method, request):
             raise koji.ParameterError(
                 "Invalid parameter %r for %s: expected %s, got %r"
                 % (name, method, _describe(types), value))
-    if method == "sleep" and params.get("n", 0) < 0:
-        raise koji.ParameterError("Invalid parameter 'n' for sleep: must not be negative")
-    if method in ARCH_PARAMS and not ARCH_RE.match(params.get("arch") or ""):
-        raise koji.ParameterError("Invalid parameter 'arch' for %s: %r is not an arch name"
-                                  % (method, params.get("arch")))
-    opts = params.get("opts")
-    if method in REPO_ID_OPTS and isinstance(opts, dict):
-        repo_id = opts.get("repo_id")
-        if repo_id is not None and (isinstance(repo_id, bool) or not isinstance(repo_id, int)):
-            raise koji.ParameterError("Invalid parameter 'opts' for %s: repo_id must be an "
-                                      "integer, got %r" % (method, repo_id))
+    for check in task_type.checks:
+        check(method, params)
     return params
 
 

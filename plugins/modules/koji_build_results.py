@@ -26,7 +26,12 @@ description:
     C({srpm, logs, brootid, source}).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
+  - koji_adjutant.builder.attributes.ACTION_GROUP
 attributes:
+  action_group:
+    support: full
+    membership:
+      - koji_adjutant.builder.task
   check_mode:
     support: full
   diff_mode:

@@ -24,8 +24,14 @@ description:
     serves the tasks without a buildroot (createrepo).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
+  - koji_adjutant.builder.attributes.ACTION_GROUP
   - koji_adjutant.builder.hub
 attributes:
+  action_group:
+    support: full
+    membership:
+      - koji_adjutant.builder.worker_config
+      - koji_adjutant.builder.task_session
   check_mode:
     support: full
   diff_mode:

@@ -27,8 +27,15 @@ description:
     number or type fail the module with C(koji_fault=ParameterError).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
+  - koji_adjutant.builder.attributes.ACTION_GROUP
   - koji_adjutant.builder.hub
 attributes:
+  action_group:
+    support: full
+    membership:
+      - koji_adjutant.builder.worker_config
+      - koji_adjutant.builder.task_session
+      - koji_adjutant.builder.task
   check_mode:
     support: partial
     details: In check mode the task is looked up and reported but not opened; no check-in.
@@ -43,7 +50,9 @@ options:
   methods:
     description:
       - Task methods this worker handles. Default - one per playbook C(tasks/<method>.yml)
-        in the collection's C(playbooks) directory (or C(playbook_dir) of the config).
+        in the collection's C(playbooks) directory (or C(playbook_dir) of the config), each
+        declared in the collection's C(plugins/module_utils/task_types.py); a playbook without
+        a declaration fails the module.
     type: list
     elements: str
   force_lock:

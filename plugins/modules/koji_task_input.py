@@ -21,7 +21,12 @@ description:
     ExcludeArch, BuildRequires).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
+  - koji_adjutant.builder.attributes.ACTION_GROUP
 attributes:
+  action_group:
+    support: full
+    membership:
+      - koji_adjutant.builder.worker_config
   check_mode:
     support: full
   diff_mode:

@@ -48,9 +48,16 @@ description:
     clean-up removes the container a moment later (no podman call); otherwise C(podman rm).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
+  - koji_adjutant.builder.attributes.ACTION_GROUP
   - koji_adjutant.builder.hub
   - koji_adjutant.builder.hub.TASK
 attributes:
+  action_group:
+    support: full
+    membership:
+      - koji_adjutant.builder.worker_config
+      - koji_adjutant.builder.task_session
+      - koji_adjutant.builder.task
   check_mode:
     support: partial
     details: In check mode nothing is started or run; the command that would run is returned.
@@ -140,6 +147,10 @@ options:
         the image's baseline list), for
         O(koji_adjutant.builder.koji_buildroot#module:rpmlist_file). Give it to every step that
         installs packages before the buildroot is recorded.
+      - Before the step, the image's own package list (the baseline) is saved in the
+        container unless it was before; so the first step given it must run before anything is
+        installed (the buildroot's set-up). A step whose baseline cannot be saved fails
+        without running.
       - The file is written whole or not at all; the step's exit code is the command's.
     type: str
   timeout:

@@ -55,7 +55,7 @@ def test_rebuild_srpm_applies_the_tag_macros(hub, worker, dist_tag, dist_srpm):
     broot = session.getBuildroot(result["brootid"])
     assert broot["state"] == koji.BR_STATES["EXPIRED"] and broot["task_id"] == task_id
     root_log = open(os.path.join(hub.topdir, "work", prefix, "root.log")).read()
-    assert "install @srpm-build" in root_log
+    assert ": install group srpm-build (" in root_log
 
 
 def test_rebuild_srpm_without_repo_or_of_a_missing_file_fails_clearly(hub, worker, dist_tag,

@@ -87,10 +87,11 @@ def test_wheel_holds_the_worker_and_the_collection_only(dist):
                  COLLECTION_IN_WHEEL + "playbooks/tasks/buildArch.yml",
                  COLLECTION_IN_WHEEL + "roles/worker/tasks/main.yml"):
         assert name in names, name
-    # every task playbook of the checkout is in the wheel
-    playbooks = os.listdir(os.path.join(REPO_ROOT, "playbooks", "tasks"))
-    for name in playbooks:
-        assert COLLECTION_IN_WHEEL + "playbooks/tasks/" + name in names
+    # every task playbook of the checkout is in the wheel, with the task lists and container
+    # scripts they share
+    for tree in ("tasks", "includes", "files"):
+        for name in os.listdir(os.path.join(REPO_ROOT, "playbooks", tree)):
+            assert COLLECTION_IN_WHEEL + "playbooks/%s/%s" % (tree, name) in names
 
 
 def test_collection_artifact_is_lean(dist):

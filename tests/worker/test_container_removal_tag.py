@@ -12,9 +12,10 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils.config impor
 from koji_adjutant.worker import daemon
 
 REMOVAL_STEP = "Remove the task container"
+# the playbooks whose always section is the shared removal step
 PLAYBOOKS = sorted(
     path for path in glob.glob(os.path.join(collection_root(), "playbooks", "tasks", "*.yml"))
-    if REMOVAL_STEP in open(path).read())
+    if "includes/remove_container.yml" in open(path).read())
 
 
 def run_output(playbook, tmp_path, *args):
