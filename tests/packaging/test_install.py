@@ -87,11 +87,13 @@ def test_wheel_holds_the_worker_and_the_collection_only(dist):
                  COLLECTION_IN_WHEEL + "playbooks/tasks/buildArch.yml",
                  COLLECTION_IN_WHEEL + "roles/worker/tasks/main.yml"):
         assert name in names, name
-    # every task playbook of the checkout is in the wheel, with the task lists and container
-    # scripts they share
-    for tree in ("tasks", "includes", "files"):
-        for name in os.listdir(os.path.join(REPO_ROOT, "playbooks", tree)):
-            assert COLLECTION_IN_WHEEL + "playbooks/%s/%s" % (tree, name) in names
+    # every tracked file of the checkout's playbooks/ (task playbooks, the task lists and
+    # container programs they share, the example inventory) and plugins/ is in the wheel
+    tracked = subprocess.run(["git", "ls-files", "playbooks", "plugins"], cwd=REPO_ROOT,
+                             check=True, stdout=subprocess.PIPE,
+                             universal_newlines=True).stdout.split()
+    missing = [name for name in tracked if COLLECTION_IN_WHEEL + name not in names]
+    assert tracked and not missing, missing
 
 
 def test_collection_artifact_is_lean(dist):
