@@ -62,6 +62,10 @@ BUILDROOT_SWEEP_INTERVAL = 60
 # container itself when it reaps the playbook
 CONTAINER_REMOVAL_TAG = "container_removal"
 
+# what earlier releases kept in the state directory (their module and playbook servers, the
+# modules' AnsiballZ payloads): removed at start-up
+RETIRED_STATE_DIRS = ("module-server-template", "playbook-server", "ansiballz-cache")
+
 # the ansible-runner events whose step result may carry the steps' report to the daemon
 # (module_common.DAEMON_REPORT_KEY)
 STEP_RESULT_EVENTS = ("runner_on_ok", "runner_on_failed")
@@ -253,6 +257,11 @@ class Worker(object):
             containers.remove_container(orphan["name"], state_dir=self.config.state_dir)
         for name in os.listdir(self.runs_dir()):
             shutil.rmtree(os.path.join(self.runs_dir(), name), ignore_errors=True)
+        for name in RETIRED_STATE_DIRS:
+            path = os.path.join(self.config.state_dir, name)
+            if os.path.isdir(path):
+                LOG.info("removing %s, which this release no longer uses", path)
+                shutil.rmtree(path, ignore_errors=True)
         self.prune_buildroot_cache()
 
     def sweep_buildroots(self, reason):

@@ -13,6 +13,8 @@ version_added: 0.1.0
 author:
   - koji-adjutant developers (@koji-adjutant)
 description:
+  - The step that ends a koji task on the hub - it uploads the task's files, expires its
+    buildroots and closes, fails or refuses the task; or only uploads (O(state=uploaded)).
   - Uploads O(files) into the task's upload directory on the hub
     (C(tasks/<id % 10000>/<id>), koji's fast upload via C(ClientSession.uploadWrapper)).
   - C(state=closed) then closes the task (C(host.closeTask)) with O(result) encoded exactly as

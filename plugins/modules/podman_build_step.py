@@ -13,6 +13,8 @@ version_added: 0.1.0
 author:
   - koji-adjutant developers (@koji-adjutant)
 description:
+  - The one owner of a koji task's container - it starts it (the first step that needs it),
+    runs each step in it, takes it off the network and removes it.
   - Every koji task runs in its own ephemeral container, named C(koji-task-<id>-<worker id>) and labelled
     C(io.koji.adjutant.task_id), C(io.koji.adjutant.worker_id) and C(io.koji.adjutant.method).
   - C(state=present) starts the container if needed (image per O(image_pull_policy), the task
