@@ -7,7 +7,9 @@
   random moment of that second.  Target ≤ 1 s median.
 
 Both are measured with the worker's defaults; each figure is printed with the
-ansible-core release the task playbooks ran with.  The per-step timings of the last
+ansible-core release the task playbooks ran with.  ``--worker-python`` runs the worker
+with another interpreter (a venv of another ansible-core release, with this checkout on
+its ``PYTHONPATH``) while the dev hub runs here.  The per-step timings of the last
 task (ansible.posix.profile_tasks, from the worker's task log) are printed after them.
 
 Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
@@ -16,7 +18,6 @@ Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
 """
 
 import argparse
-import importlib.metadata
 import os
 import random
 import signal
@@ -36,8 +37,13 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(REPO_ROOT, "tests", "data", "specs", "hello.spec")
 
 
-# the release the worker's task playbooks run with (the worker's own ansible-core)
-ANSIBLE_CORE = importlib.metadata.version("ansible-core")
+
+
+def ansible_core_version(python):
+    """The ansible-core release of an interpreter (the worker's: its task playbooks run it)."""
+    return subprocess.run([python, "-c", "import importlib.metadata as m; "
+                           "print(m.version('ansible-core'))"], check=True,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
 
 # the worker's settings measured
 WAYS = (
@@ -56,10 +62,10 @@ def bare_rebuild(image, srpm):
     return time.time() - start
 
 
-def measure(hub, conf, log_dir, pkg, repo, runs):
+def measure(hub, conf, log_dir, pkg, repo, runs, python=sys.executable):
     """(durations, pickups, steps) of ``runs`` buildArch tasks, one at a time, by a worker of
     ``conf``; ``steps``: the per-step timings of the last one (its task log's TASKS RECAP)."""
-    worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c", conf],
+    worker = subprocess.Popen([python, "-m", "koji_adjutant.cli", "worker", "-c", conf],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     durations, pickups = [], []
     arrivals = random.Random(runs)
@@ -100,7 +106,10 @@ def figures(values):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--worker-python", default=sys.executable,
+                        help="the interpreter that runs the worker (default: this one)")
     args = parser.parse_args()
+    ansible_core = ansible_core_version(args.worker_python)
     image = ensure_buildroot_image()
     with tempfile.TemporaryDirectory() as tmp, DevHub(topdir=os.path.join(tmp, "koji")) as hub:
         subprocess.run(["rpmbuild", "-bs", "--define", "_topdir %s" % tmp, SPEC], check=True,
@@ -119,7 +128,7 @@ def main():
                                        adjutant=settings)
             try:
                 results[name] = measure(hub, conf, os.path.join(tmp, "w", "log"), pkg, repo,
-                                        args.runs)
+                                        args.runs, args.worker_python)
             except RuntimeError as exc:
                 print(exc)
                 return 1
@@ -127,11 +136,11 @@ def main():
     overhead = statistics.median(durations) - statistics.median(bare)
     print("image                      %s" % DEFAULT_IMAGE)
     print("bare podman rpmbuild       %s" % figures(bare))
-    print("buildArch open→close       %s  [ansible-core %s]" % (figures(durations), ANSIBLE_CORE))
+    print("buildArch open→close       %s  [ansible-core %s]" % (figures(durations), ansible_core))
     print("buildArch overhead         %.2f s   (target <= 1.5 s)  [ansible-core %s]"
-          % (overhead, ANSIBLE_CORE))
+          % (overhead, ansible_core))
     print("pickup latency (1 s poll)  median %.2f s  max %.2f s  (target <= 1 s median)  "
-          "[ansible-core %s]" % (statistics.median(pickups), max(pickups), ANSIBLE_CORE))
+          "[ansible-core %s]" % (statistics.median(pickups), max(pickups), ansible_core))
     if steps:
         print("steps of the last task (profile_tasks, from the worker's task log):")
         for line in steps:

@@ -230,6 +230,9 @@ class Worker(object):
                  "pipeline steps run as the collection's action plugins)",
                  self.config.playbook_root, playbook_collections_path(self.config),
                  ansible_core_version())
+        problem = playbook_collection_problem(self.config)
+        if problem:
+            LOG.warning("%s", problem)
         for key in self.config.ignored_settings:
             LOG.warning("[adjutant] %s is set in %s but no longer does anything: the "
                         "pipeline steps run as action plugins in ansible-playbook's own "
@@ -758,6 +761,29 @@ def playbook_envvars(config, private_dir=None):
     if private_dir:
         envvars["ANSIBLE_LOCAL_TEMP"] = os.path.join(private_dir, "tmp")
     return envvars
+
+
+def playbook_collection_problem(config, environ=None):
+    """What is wrong with the ``koji_adjutant.builder`` collection the task playbooks would run
+    (the first on their collections path), or None: another copy than this worker's, or one
+    without the action plugins (its pipeline steps would then run as modules, an interpreter
+    each)."""
+    own = config_lib.collection_root()
+    found = own
+    for path in playbook_collections_path(config, environ).split(os.pathsep):
+        candidate = os.path.join(os.path.expanduser(path), "ansible_collections",
+                                 "koji_adjutant", "builder")
+        if os.path.isdir(candidate):
+            found = candidate
+            break
+    if os.path.realpath(found) != os.path.realpath(own):
+        return ("the task playbooks would run the koji_adjutant.builder collection at %s, "
+                "not this worker's own (%s): check [adjutant] collections_path and "
+                "ANSIBLE_COLLECTIONS_PATH" % (found, own))
+    if not os.path.isdir(os.path.join(found, "plugins", "action")):
+        return ("the koji_adjutant.builder collection at %s has no action plugins: each "
+                "pipeline step would start an interpreter of its own" % found)
+    return None
 
 
 def playbook_host_vars():

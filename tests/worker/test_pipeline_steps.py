@@ -136,3 +136,15 @@ def test_steps_run_in_the_playbooks_processes_with_the_modules_results(setup):
 
     invalid = results["Arguments that do not validate"]
     assert "no_such_option" in invalid["msg"]
+
+
+def test_a_worker_says_when_its_playbooks_would_run_another_collection(tmp_path):
+    """The daemon's start-up check: the task playbooks run this worker's own collection, with
+    its action plugins; another copy first on the collections path is named in a warning."""
+    assert daemon.playbook_collection_problem(SimpleConfig()) is None
+    other = tmp_path / "ansible_collections" / "koji_adjutant" / "builder"
+    (other / "plugins" / "modules").mkdir(parents=True)
+    config = SimpleConfig()
+    config.collections_path = str(tmp_path)
+    problem = daemon.playbook_collection_problem(config, environ={})
+    assert problem and str(other) in problem
