@@ -37,13 +37,12 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(REPO_ROOT, "tests", "data", "specs", "hello.spec")
 
 
-
-
 def ansible_core_version(python):
     """The ansible-core release of an interpreter (the worker's: its task playbooks run it)."""
     return subprocess.run([python, "-c", "import importlib.metadata as m; "
                            "print(m.version('ansible-core'))"], check=True,
                           stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+
 
 # the worker's settings measured
 WAYS = (

@@ -320,6 +320,7 @@ class Task(object):
         context.state_changed()
         return True
 
+
 # -- creating tasks ------------------------------------------------------------
 
 MAKE_TASK_OPTS = ('parent', 'label', 'owner', 'channel', 'arch', 'priority', 'assign')

@@ -150,10 +150,10 @@ def query_rpm(path, query):
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise InputError("cannot read the rpm header of %s: %s" % (os.path.basename(path), exc))
     if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip() or "rpm exit status %d" % (
-            proc.returncode)
-        raise InputError("%s is not a readable rpm file: %s" % (os.path.basename(path),
-                                                                 message))
+        message = (proc.stderr.decode("utf-8", "replace").strip()
+                   or "rpm exit status %d" % proc.returncode)
+        raise InputError("%s is not a readable rpm file: %s"
+                         % (os.path.basename(path), message))
     tokens = []
     for quoted, bare in _VALUE.findall(proc.stdout.decode("utf-8", "surrogateescape")):
         if quoted:

@@ -312,9 +312,9 @@ def start_container(module, config, start_step=None):
     return name, status, image_info
 
 
-ARGUMENT_SPEC = module_common.task_argument_spec()
-ARGUMENT_SPEC["hub_session_file"] = dict(type="path", required=False)
-ARGUMENT_SPEC.update(
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    # (optional here: without it the step's log stays on the worker)
+    hub_session_file=dict(type="path", required=False),
     state=dict(type="str", default="present",
                choices=["present", "started", "offline", "absent"]),
     method=dict(type="str", default="unknown"),

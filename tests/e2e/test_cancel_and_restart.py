@@ -77,7 +77,7 @@ def test_killed_worker_restart_frees_task_and_removes_orphan(tmp_path, hub, srpm
 
 
 def test_killed_worker_needs_force_lock_to_come_back(tmp_path, hub, worker_config,
-                                                    buildroot_image):
+                                                     buildroot_image):
     """A killed worker's exclusive session stays open: a new worker started without
     --force-lock refuses to start, naming the way out; with it (as the worker role's service
     runs it) the new worker takes the lock over and checks in."""
