@@ -124,7 +124,10 @@ def main():
         for name, settings in WAYS:
             conf = write_worker_config(os.path.join(tmp, "kojid-%s.conf" % name), hub,
                                        os.path.join(tmp, "w"), "bench-builder", "bench",
-                                       adjutant=settings)
+                                       # a worker id of its own: no other worker on the
+                                       # machine touches its containers, nor it theirs
+                                       adjutant=dict(settings, worker_id="bench-%s"
+                                                     % uuid.uuid4().hex[:6]))
             try:
                 results[name] = measure(hub, conf, os.path.join(tmp, "w", "log"), pkg, repo,
                                         args.runs, args.worker_python)

@@ -162,7 +162,10 @@ def batch(args, interval, sample_idle, capacity=2):
         pkg = "%s/%s" % (upload_dir, os.path.basename(srpm))
         conf = write_worker_config(os.path.join(tmp, "kojid.conf"), hub,
                                    os.path.join(tmp, "w"), "bench-builder", "bench",
-                                   adjutant={"capacity": str(capacity)})
+                                   # a worker id of its own: no other worker on the machine
+                                   # touches its containers, nor it theirs
+                                   adjutant={"capacity": str(capacity),
+                                             "worker_id": "bench-%s" % uuid.uuid4().hex[:6]})
         worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c",
                                    conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
