@@ -6,10 +6,11 @@
   worker polling every second (``sleeptime = 1``) and each task created at a
   random moment of that second.  Target ≤ 1 s median.
 
-Both are measured with the worker's defaults (playbooks started by the playbook
-server, their modules run by the module server) and, for comparison, with a new
-``ansible-playbook`` per task (``playbook_server = false``) and with the modules
-run as the plain ``local`` connection runs them (``module_server = false``).
+Both are measured with the worker's defaults; each figure is printed with the
+ansible-core release the task playbooks ran with.  ``--worker-python`` runs the worker
+with another interpreter (a venv of another ansible-core release, with this checkout on
+its ``PYTHONPATH``) while the dev hub runs here.  The per-step timings of the last
+task (ansible.posix.profile_tasks, from the worker's task log) are printed after them.
 
 Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
 
@@ -36,11 +37,16 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(REPO_ROOT, "tests", "data", "specs", "hello.spec")
 
 
-# the worker's settings measured: the default first, then each warm-up turned off
+def ansible_core_version(python):
+    """The ansible-core release of an interpreter (the worker's: its task playbooks run it)."""
+    return subprocess.run([python, "-c", "import importlib.metadata as m; "
+                           "print(m.version('ansible-core'))"], check=True,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+
+
+# the worker's settings measured
 WAYS = (
     ("default", {}),
-    ("cold-playbooks", {"playbook_server": "false"}),
-    ("cold-modules", {"module_server": "false"}),
 )
 
 
@@ -55,9 +61,10 @@ def bare_rebuild(image, srpm):
     return time.time() - start
 
 
-def measure(hub, conf, pkg, repo, runs):
-    """(durations, pickups) of ``runs`` buildArch tasks, one at a time, by a worker of ``conf``."""
-    worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c", conf],
+def measure(hub, conf, log_dir, pkg, repo, runs, python=sys.executable):
+    """(durations, pickups, steps) of ``runs`` buildArch tasks, one at a time, by a worker of
+    ``conf``; ``steps``: the per-step timings of the last one (its task log's TASKS RECAP)."""
+    worker = subprocess.Popen([python, "-m", "koji_adjutant.cli", "worker", "-c", conf],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     durations, pickups = [], []
     arrivals = random.Random(runs)
@@ -76,7 +83,18 @@ def measure(hub, conf, pkg, repo, runs):
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(60)
-    return durations, pickups
+    return durations, pickups, step_timings(log_dir, task_id)
+
+
+def step_timings(log_dir, task_id):
+    """The TASKS RECAP lines (ansible.posix.profile_tasks) of a task's log on the worker."""
+    try:
+        with open(os.path.join(log_dir, "tasks", "%s.log" % task_id)) as handle:
+            text = handle.read()
+    except OSError:
+        return []
+    recap = text.split("TASKS RECAP", 1)[-1].splitlines()
+    return [line.strip() for line in recap if line.rstrip().endswith("s") and " -" in line]
 
 
 def figures(values):
@@ -87,7 +105,10 @@ def figures(values):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--worker-python", default=sys.executable,
+                        help="the interpreter that runs the worker (default: this one)")
     args = parser.parse_args()
+    ansible_core = ansible_core_version(args.worker_python)
     image = ensure_buildroot_image()
     with tempfile.TemporaryDirectory() as tmp, DevHub(topdir=os.path.join(tmp, "koji")) as hub:
         subprocess.run(["rpmbuild", "-bs", "--define", "_topdir %s" % tmp, SPEC], check=True,
@@ -103,33 +124,29 @@ def main():
         for name, settings in WAYS:
             conf = write_worker_config(os.path.join(tmp, "kojid-%s.conf" % name), hub,
                                        os.path.join(tmp, "w"), "bench-builder", "bench",
-                                       adjutant=settings)
+                                       # a worker id of its own: no other worker on the
+                                       # machine touches its containers, nor it theirs
+                                       adjutant=dict(settings, worker_id="bench-%s"
+                                                     % uuid.uuid4().hex[:6]))
             try:
-                results[name] = measure(hub, conf, pkg, repo, args.runs)
+                results[name] = measure(hub, conf, os.path.join(tmp, "w", "log"), pkg, repo,
+                                        args.runs, args.worker_python)
             except RuntimeError as exc:
                 print(exc)
                 return 1
-    durations, pickups = results["default"]
+    durations, pickups, steps = results["default"]
     overhead = statistics.median(durations) - statistics.median(bare)
     print("image                      %s" % DEFAULT_IMAGE)
     print("bare podman rpmbuild       %s" % figures(bare))
-    print("buildArch open→close       %s" % figures(durations))
-    print("buildArch overhead         %.2f s   (target <= 1.5 s)" % overhead)
-    for name, settings in WAYS[1:]:
-        print("  with %s: open→close %s, overhead %.2f s" % (
-            ", ".join("%s = %s" % item for item in sorted(settings.items())),
-            figures(results[name][0]),
-            statistics.median(results[name][0]) - statistics.median(bare)))
-    print("pickup latency (1 s poll)  median %.2f s  max %.2f s  (target <= 1 s median)" % (
-        statistics.median(pickups), max(pickups)))
-    if overhead > 1.5:
-        print("limit: before closeTask a buildArch playbook starts (~0.15 s from the playbook "
-              "server, ~0.4 s without it), runs ~13 Ansible "
-              "tasks (~0.03-0.05 s of Ansible's own work each, on top of the step), ~9 module "
-              "calls (hub calls, rpm header checks) and ~8 podman calls (an inspect ~0.03 s, "
-              "a run or an exec ~0.15-0.2 s each on this host's runc; two of those before "
-              "closeTask with a cached buildroot: the container with its set-up, the build). "
-              "Per-step timings are in the worker's <log_dir>/tasks/<id>.log (profile_tasks).")
+    print("buildArch open→close       %s  [ansible-core %s]" % (figures(durations), ansible_core))
+    print("buildArch overhead         %.2f s   (target <= 1.5 s)  [ansible-core %s]"
+          % (overhead, ansible_core))
+    print("pickup latency (1 s poll)  median %.2f s  max %.2f s  (target <= 1 s median)  "
+          "[ansible-core %s]" % (statistics.median(pickups), max(pickups), ansible_core))
+    if steps:
+        print("steps of the last task (profile_tasks, from the worker's task log):")
+        for line in steps:
+            print("  " + line)
     return 0
 
 

@@ -21,8 +21,10 @@
   (capacity 1), and capacity 2's speed-up over that is printed too (2.0 is perfect).
 * daemon RSS (VmRSS of the ``koji-adjutant worker`` process, not of its
   playbooks): idle after start-up, and the peak while the 20 tasks run.
-  Targets <= 80 MB idle, <= 150 MB busy.  The peak RSS of a playbook's module
-  server is printed too (one per running playbook).
+  Targets <= 80 MB idle, <= 150 MB busy.  The peak RSS of a task playbook's
+  ``ansible-playbook`` process is printed too (one per running task).
+
+Each figure is printed with the ansible-core release the task playbooks ran with.
 
 Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
 
@@ -31,6 +33,7 @@ Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
 """
 
 import argparse
+import importlib.metadata
 import math
 import os
 import signal
@@ -49,6 +52,8 @@ from koji_adjutant_devhub.testing import DevHub, write_worker_config
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(REPO_ROOT, "tests", "data", "specs", "noarch-data.spec")
+# the release the worker's task playbooks run with (the worker's own ansible-core)
+ANSIBLE_CORE = importlib.metadata.version("ansible-core")
 
 
 def rss_mb(pid):
@@ -79,8 +84,9 @@ class RssSampler(threading.Thread):
             self.stopped.wait(self.interval)
 
 
-def module_server_pids(runs_dir):
-    """The module servers of the worker's playbooks (not the processes forked from them)."""
+def playbook_pids(runs_dir):
+    """The ansible-playbook processes of the worker's runs (not their task workers, which
+    are forked from them and share their pages)."""
     marker = os.path.abspath(runs_dir).encode() + b"/"
     found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -89,9 +95,9 @@ def module_server_pids(runs_dir):
                 cmdline = handle.read()
         except OSError:
             continue
-        if b"module_server.py" in cmdline and marker in cmdline:
+        if b"ansible-playbook" in cmdline and marker in cmdline:
             found[int(pid)] = cmdline
-    servers = []
+    playbooks = []
     for pid, cmdline in found.items():
         try:
             with open("/proc/%d/stat" % pid) as handle:
@@ -99,28 +105,18 @@ def module_server_pids(runs_dir):
         except (OSError, ValueError, IndexError):
             continue
         if found.get(ppid) != cmdline:
-            servers.append(pid)
-    return servers
+            playbooks.append(pid)
+    return playbooks
 
 
-class ModuleServerSampler(RssSampler):
-    """The largest RSS of one playbook's module server (forked modules share its pages)."""
+class PlaybookSampler(RssSampler):
+    """The largest RSS of one running task playbook's ansible-playbook process."""
 
     def run(self):
         while not self.stopped.is_set():
-            values = [rss_mb(pid) for pid in module_server_pids(self.pid)]
+            values = [rss_mb(pid) for pid in playbook_pids(self.pid)]
             self.samples.extend(value for value in values if value is not None)
             self.stopped.wait(self.interval)
-
-
-def server_pid(state_dir, name):
-    """One of the worker's own servers, by its directory in ``state_dir`` (0 when it has
-    none): the playbook server, the module server template."""
-    try:
-        with open(os.path.join(state_dir, name, "pid")) as handle:
-            return int(handle.read())
-    except (OSError, ValueError):
-        return 0
 
 
 def run_task(hub, pkg, repo):
@@ -166,7 +162,10 @@ def batch(args, interval, sample_idle, capacity=2):
         pkg = "%s/%s" % (upload_dir, os.path.basename(srpm))
         conf = write_worker_config(os.path.join(tmp, "kojid.conf"), hub,
                                    os.path.join(tmp, "w"), "bench-builder", "bench",
-                                   adjutant={"capacity": str(capacity)})
+                                   # a worker id of its own: no other worker on the machine
+                                   # touches its containers, nor it theirs
+                                   adjutant={"capacity": str(capacity),
+                                             "worker_id": "bench-%s" % uuid.uuid4().hex[:6]})
         worker = subprocess.Popen([sys.executable, "-m", "koji_adjutant.cli", "worker", "-c",
                                    conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -189,13 +188,8 @@ def batch(args, interval, sample_idle, capacity=2):
             solo = solo_runs(hub, pkg, repo, solo_count)
             busy = RssSampler(worker.pid)
             busy.start()
-            state_dir = os.path.join(tmp, "w", "state")
-            playbook_server = RssSampler(server_pid(state_dir, "playbook-server"))
-            playbook_server.start()
-            template = RssSampler(server_pid(state_dir, "module-server-template"))
-            template.start()
-            servers = ModuleServerSampler(os.path.join(tmp, "w", "state", "runs"))
-            servers.start()
+            playbooks = PlaybookSampler(os.path.join(tmp, "w", "state", "runs"))
+            playbooks.start()
             start, cpu_start = time.time(), busy_cpu_seconds()
             ids = [run_task(hub, pkg, repo) for dummy in range(args.tasks)]
             # (the figures come from the hub's timestamps: polling more often would only take
@@ -206,14 +200,14 @@ def batch(args, interval, sample_idle, capacity=2):
             makespan = max(i["completion_ts"] for i in infos) - first_open
             result["first_pickup"] = first_open - start
             result["cpu_per_task"] = (busy_cpu_seconds() - cpu_start) / args.tasks
-            for sampler in (busy, servers, playbook_server, template):
+            for sampler in (busy, playbooks):
                 sampler.stopped.set()
                 sampler.join()
             time.sleep(5)
             # the machine's speed drifts: the ideal is taken from runs before and after it
             solo += solo_runs(hub, pkg, repo, solo_count)
-            result.update(busy=busy.samples, servers=servers.samples, after=rss_mb(worker.pid),
-                          playbook_server=playbook_server.samples, template=template.samples)
+            result.update(busy=busy.samples, playbooks=playbooks.samples,
+                          after=rss_mb(worker.pid))
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(60)
@@ -226,10 +220,10 @@ def print_batch(args, result):
     one = statistics.median(result["solo"])
     ideal = math.ceil(args.tasks / 2.0) * one
     makespan = result["makespan"]
-    print("scheduler interval %g s%s" % (
+    print("scheduler interval %g s%s  [ansible-core %s]" % (
         result["interval"], " (the dev hub's default)" if result["interval"] == 1 else
         " (scheduler run at every poll: the worker's own part)" if result["interval"] == 0
-        else ""))
+        else "", ANSIBLE_CORE))
     print("  one noarch buildArch alone median %.2f s  (%s)"
           % (one, ", ".join("%.2f" % s for s in result["solo"])))
     print("  first task taken           %.2f s after the batch was submitted (the worker's "
@@ -249,8 +243,8 @@ def print_batch(args, result):
     cpus = os.cpu_count() or 1
     bound = args.tasks * result["cpu_per_task"] / cpus
     ceiling = min(1.0, ideal / bound) if bound else 1.0
-    print("  cpu time per task          %.2f s on the whole machine (ansible-playbook, module "
-          "server, podman, conmon, runc, the hub); on %d cpus the batch takes at least %.1f s, "
+    print("  cpu time per task          %.2f s on the whole machine (ansible-playbook and its "
+          "task workers, podman, conmon, runc, the hub); on %d cpus the batch takes at least %.1f s, "
           "efficiency at most %.2f" % (result["cpu_per_task"], cpus, bound, ceiling))
 
 
@@ -281,27 +275,21 @@ def main():
     if alone:
         print("capacity 1 (interval %g s)   %d tasks one at a time: makespan %.1f s (first open "
               "to last close), cpu time "
-              "per task %.2f s; capacity 2 is %.2f x as fast (2.00 would be perfect)"
+              "per task %.2f s; capacity 2 is %.2f x as fast (2.00 would be perfect)  "
+              "[ansible-core %s]"
               % (alone["interval"], args.tasks, alone["makespan"], alone["cpu_per_task"],
-                 alone["makespan"] / results[-1]["makespan"]))
+                 alone["makespan"] / results[-1]["makespan"], ANSIBLE_CORE))
     first = results[0]
     busy = [value for result in results for value in result["busy"]]
-    servers = [value for result in results for value in result["servers"]]
-    print("daemon RSS idle              median %.1f MB, max %.1f MB  (target <= 80 MB)"
-          % (statistics.median(first["idle"]), max(first["idle"])))
+    playbooks = [value for result in results for value in result["playbooks"]]
+    print("daemon RSS idle              median %.1f MB, max %.1f MB  (target <= 80 MB)  "
+          "[ansible-core %s]" % (statistics.median(first["idle"]), max(first["idle"]),
+                                 ANSIBLE_CORE))
     print("daemon RSS busy              max %.1f MB; %.1f MB after the run  (target <= 150 MB)"
-          % (max(busy), first["after"] or 0.0))
-    playbook_servers = [value for result in results for value in result["playbook_server"]]
-    if playbook_servers:
-        print("playbook server RSS          max %.1f MB (one per worker, a process of its own; "
-              "the playbooks it forks share its pages)" % max(playbook_servers))
-    templates = [value for result in results for value in result["template"]]
-    if templates:
-        print("module server template RSS   max %.1f MB (one per worker, a process of its own; "
-              "the module servers forked from it share its pages)" % max(templates))
-    if servers:
-        print("module server RSS            max %.1f MB per running playbook (a process of "
-              "its own, not the daemon's)" % max(servers))
+          "  [ansible-core %s]" % (max(busy), first["after"] or 0.0, ANSIBLE_CORE))
+    if playbooks:
+        print("ansible-playbook RSS         max %.1f MB per running task playbook (its own "
+              "process, not the daemon's)  [ansible-core %s]" % (max(playbooks), ANSIBLE_CORE))
     print("cpus                         %d (two concurrent tasks share them with their "
           "ansible-playbook processes)" % (os.cpu_count() or 1))
     return 0

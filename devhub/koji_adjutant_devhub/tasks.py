@@ -324,6 +324,7 @@ class Task(object):
         context.state_changed()
         return True
 
+
 # -- creating tasks ------------------------------------------------------------
 
 

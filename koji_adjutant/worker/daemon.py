@@ -20,15 +20,13 @@ the worker is doing and its metrics.
 """
 
 import collections
+import importlib.metadata
 import json
 import logging
 import os
 import shutil
 import signal
-import shlex
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -39,12 +37,11 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import build
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
-from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_server
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_types
 
-from koji_adjutant.worker import playbook_server
 from koji_adjutant.worker import status as status_server
 
 LOG = logging.getLogger("koji_adjutant.worker")
@@ -63,17 +60,13 @@ BUILDROOT_SWEEP_INTERVAL = 60
 # container itself when it reaps the playbook
 CONTAINER_REMOVAL_TAG = "container_removal"
 
-# the module servers of a task playbook (warm_local connection), in its private dir
-MODULE_SERVER_DIR = "module-server"
-# the daemon's template they are forked from, in the state directory
-MODULE_SERVER_TEMPLATE_DIR = "module-server-template"
-# the AnsiballZ payloads of the collection's modules, kept between playbooks (warm_local)
-ANSIBALLZ_CACHE_DIR = "ansiballz-cache"
+# what earlier releases kept in the state directory (their module and playbook servers, the
+# modules' AnsiballZ payloads): removed at start-up
+RETIRED_STATE_DIRS = ("module-server-template", "playbook-server", "ansiballz-cache")
 
-
-# a task playbook's steps that may have started or used its container
-CONTAINER_MODULES = ("podman_build_step", "podman_buildroot_cache")
-CONTAINER_STEP_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")
+# the ansible-runner events whose step result may carry the steps' report to the daemon
+# (module_common.DAEMON_REPORT_KEY)
+STEP_RESULT_EVENTS = ("runner_on_ok", "runner_on_failed")
 
 
 class TaskRun(object):
@@ -93,7 +86,6 @@ class TaskRun(object):
         self.waiting = False
         self.thread = None
         self.runner = None
-        self.module_server = None  # the Popen of its module server, when the daemon started it
         self.cancel_reason = None
         self.step = None
         self.step_started = None
@@ -102,11 +94,10 @@ class TaskRun(object):
         # and when the daemon saw it
         self.ended_state = None
         self.ended_at = None
-        # the playbook's own "state: absent" step removed the container (a playbook run by
-        # the daemon skips that step: CONTAINER_REMOVAL_TAG)
-        self.container_removed = False
-        # a step of the playbook ran in (or started) the task's container
-        self.container_used = False
+        # what the steps reported of the task's container: a step started or used it
+        # ("running"), the playbook's own removal step removed it ("removed"; a playbook run
+        # by the daemon skips that step: CONTAINER_REMOVAL_TAG)
+        self.container_state = None
         # ansible-runner has reported the playbook's end (its thread ends right after)
         self.playbook_finished = False
 
@@ -117,41 +108,51 @@ class TaskRun(object):
         return self.ended_state is not None
 
     @property
+    def container_used(self):
+        """A step of the playbook started or used the task's container."""
+        return self.container_state is not None
+
+    @property
+    def container_removed(self):
+        return self.container_state == "removed"
+
+    @property
     def log_dir(self):
         return os.path.join(self.task_dir, "logs")
 
     def on_event(self, event, metrics, task_ended=None):
-        """ansible-runner event callback: track the current step, cache lookups, and the
-        end of the task on the hub (``task_ended`` is called then).  Returns False: the
-        event is not written to the run's ``artifacts/task/job_events`` (nothing reads those
-        files, and the run's directory goes when the run is reaped; writing each event cost
-        the daemon about 0.03 s of CPU per buildArch)."""
+        """ansible-runner event callback: the current step (the name of the Ansible task that
+        starts), and what the steps report to the daemon on purpose, the
+        ``module_common.DAEMON_REPORT_KEY`` of their results: the task ended on the hub
+        (``task_ended`` is called then), the task's container used or removed, buildroot
+        cache lookups.  Nothing else of a step's result is read.  Returns False: the event
+        is not written to the run's ``artifacts/task/job_events`` (nothing reads those files,
+        and the run's directory goes when the run is reaped)."""
         data = event.get("event_data") or {}
         kind = event.get("event")
-        action = str(data.get("task_action", "")).rsplit(".", 1)[-1]
         if kind == "playbook_on_task_start":
             self.step = data.get("task")
             self.step_started = time.time()
             self.steps.append({"name": self.step, "started": self.step_started})
-        elif kind == "runner_on_ok":
-            res = data.get("res") or {}
-            if action == "podman_buildroot_cache" and "hit" in res and res.get("cache_key"):
-                metrics.cache_lookup(bool(res["hit"]))
-            elif action == "koji_upload" and res.get("task_state") in ENDED_STATES:
-                self.ended_state = res["task_state"]
-                self.ended_at = time.time()
-                if task_ended is not None:
-                    task_ended()
-            elif (action == "podman_build_step" and res.get("container") == self.container
-                  and ((res.get("invocation") or {}).get("module_args") or {}).get("state")
-                  == "absent"):
-                self.container_removed = True
-        if (kind in CONTAINER_STEP_EVENTS and action in CONTAINER_MODULES
-                and not self.container_removed):
-            # a step that ran in the container or started it (or failed to: it may have
-            # left one)
-            self.container_used = True
+        elif kind in STEP_RESULT_EVENTS:
+            report = (data.get("res") or {}).get(module_common.DAEMON_REPORT_KEY)
+            if isinstance(report, dict):
+                self.on_report(report, metrics, task_ended)
         return False
+
+    def on_report(self, report, metrics, task_ended=None):
+        """What one step reported to the daemon (``module_common.daemon_report``)."""
+        cache = report.get(module_common.BUILDROOT_CACHE)
+        if cache in ("hit", "miss"):
+            metrics.cache_lookup(cache == "hit")
+        if report.get(module_common.CONTAINER) == self.container:
+            self.container_state = report.get(module_common.CONTAINER_STATE) or "running"
+        ended = report.get(module_common.TASK_ENDED)
+        if ended in ENDED_STATES and self.ended_state is None:
+            self.ended_state = ended
+            self.ended_at = time.time()
+            if task_ended is not None:
+                task_ended()
 
     def report(self):
         now = time.time()
@@ -212,11 +213,6 @@ class Worker(object):
         self._last_buildroot_sweep = 0.0
         # when the last full pass of the main loop started
         self._last_pass = 0.0
-        # [adjutant] playbook_server: its Popen, and the client ansible-runner runs
-        self.playbook_server = None
-        self.playbook_client = None
-        # [adjutant] module_server: the template the playbooks' module servers are forked from
-        self.module_server_template = None
 
     # -- set-up and tear-down ------------------------------------------------
     def start(self):
@@ -229,59 +225,21 @@ class Worker(object):
         self.host = self.session.host.getHost()
         LOG.info("logged in to %s as host %s (id %s); methods: %s", self.config.server,
                  self.host.get("name"), self.host_id, " ".join(self.methods))
-        LOG.info("task playbooks: %s; their collections path: %s", self.config.playbook_root,
-                 playbook_collections_path(self.config))
+        LOG.info("task playbooks: %s; their collections path: %s; ansible-core %s (the "
+                 "pipeline steps run as the collection's action plugins)",
+                 self.config.playbook_root, playbook_collections_path(self.config),
+                 ansible_core_version())
+        problem = playbook_collection_problem(self.config)
+        if problem:
+            LOG.warning("%s", problem)
+        for key in self.config.ignored_settings:
+            LOG.warning("[adjutant] %s is set in %s but no longer does anything: the "
+                        "pipeline steps run as action plugins in ansible-playbook's own "
+                        "process (remove the setting)", key, self.config.path)
         for directory in (self.config.workdir, self.runs_dir()):
             if not os.path.isdir(directory):
                 os.makedirs(directory, 0o755)
         self.recover()
-        if self.config.module_server:
-            self.start_module_server_template()
-        if self.config.playbook_server:
-            self.start_playbook_server()
-
-    def server_log(self, name):
-        """The log file of one of the daemon's own servers (in ``log_dir``, made if need be)."""
-        if not os.path.isdir(self.config.log_dir):
-            os.makedirs(self.config.log_dir, 0o755)
-        return os.path.join(self.config.log_dir, name)
-
-    def start_playbook_server(self):
-        """Start the playbook server with the environment the task playbooks get."""
-        try:
-            self.playbook_server, self.playbook_client = playbook_server.start(
-                self.config.state_dir, playbook_environment(self.config),
-                self.server_log("playbook-server.log"))
-        except (OSError, module_server.ModuleServerError) as exc:
-            LOG.warning("cannot start the playbook server (each task starts ansible-playbook "
-                        "itself): %s", exc)
-            self.playbook_server = self.playbook_client = None
-
-    def stop_playbook_server(self):
-        playbook_server.stop(self.playbook_server)
-        self.playbook_server = None
-
-    def module_server_template_dir(self):
-        return os.path.join(self.config.state_dir, MODULE_SERVER_TEMPLATE_DIR)
-
-    def start_module_server_template(self):
-        """Start the interpreter the playbooks' module servers are forked from."""
-        try:
-            self.module_server_template = module_server.start_template(
-                self.module_server_template_dir(), self.server_log("module-server-template.log"))
-        except (OSError, module_server.ModuleServerError) as exc:
-            LOG.warning("cannot start the module server template (each playbook's module "
-                        "server starts an interpreter of its own): %s", exc)
-            self.module_server_template = None
-
-    def stop_module_server_template(self):
-        module_server.stop_process(self.module_server_template)
-        self.module_server_template = None
-
-    def stop_servers(self):
-        """The daemon's own servers (the playbooks' module servers end with their runs)."""
-        self.stop_playbook_server()
-        self.stop_module_server_template()
 
     def runs_dir(self):
         return os.path.join(self.config.state_dir, "runs")
@@ -301,6 +259,11 @@ class Worker(object):
             containers.remove_container(orphan["name"], state_dir=self.config.state_dir)
         for name in os.listdir(self.runs_dir()):
             shutil.rmtree(os.path.join(self.runs_dir(), name), ignore_errors=True)
+        for name in RETIRED_STATE_DIRS:
+            path = os.path.join(self.config.state_dir, name)
+            if os.path.isdir(path):
+                LOG.info("removing %s, which this release no longer uses", path)
+                shutil.rmtree(path, ignore_errors=True)
         self.prune_buildroot_cache()
 
     def sweep_buildroots(self, reason):
@@ -378,7 +341,6 @@ class Worker(object):
         except koji.GenericError as exc:
             LOG.warning("during shutdown: %s", exc)
         self.stop_status_server()
-        self.stop_servers()
 
     def stop_status_server(self):
         if self.status_server is not None:
@@ -470,7 +432,6 @@ class Worker(object):
 
     def restart(self):
         self.stop_status_server()
-        self.stop_servers()
         try:
             self.session.host.updateHost(0.0, False)
             self.session.logout()
@@ -570,10 +531,6 @@ class Worker(object):
             run.thread = threading.Thread(target=lambda: None)
             run.thread.start()
             return
-        if self.config.module_server:
-            template = (self.module_server_template_dir()
-                        if self.module_server_template is not None else None)
-            run.module_server = start_module_server(private_dir, template)
         playbook = os.path.join(self.config.playbook_root, "tasks", "%s.yml" % claim.method)
         extravars = {
             "koji_task_id": task_id,
@@ -587,12 +544,7 @@ class Worker(object):
             "koji_worker_pid": os.getpid(),
             "koji_worker_started": self.metrics.started,
         }
-        inventory = {"all": {"hosts": {"localhost": playbook_host_vars(self.config, private_dir)}}}
-        if self.playbook_client:
-            # ansible-playbook started by the playbook server (the playbook is an argument)
-            how = {"binary": self.playbook_client, "cmdline": shlex.quote(playbook)}
-        else:
-            how = {"playbook": playbook}
+        inventory = {"all": {"hosts": {"localhost": playbook_host_vars()}}}
         run.thread, run.runner = ansible_runner.run_async(
             private_data_dir=private_dir, extravars=extravars,
             inventory=inventory, envvars=playbook_envvars(self.config, private_dir), ident="task",
@@ -602,7 +554,7 @@ class Worker(object):
             finished_callback=lambda _runner: run.on_finished(self._wake.set),
             # the daemon ends the container when it reaps the playbook (end_container): the
             # playbook's own removal step is left out, no step after the task has ended
-            skip_tags=CONTAINER_REMOVAL_TAG, settings=RUNNER_SETTINGS, **how)
+            skip_tags=CONTAINER_REMOVAL_TAG, settings=RUNNER_SETTINGS, playbook=playbook)
 
     def finish_run(self, run):
         """Reap a finished playbook; never leave its task OPEN."""
@@ -679,8 +631,6 @@ class Worker(object):
             return None
 
     def cleanup_run(self, run, keep_task_dir=False):
-        # the playbook's module server is done when the playbook is
-        stop_module_servers(run.private_dir, run.module_server)
         # a stopped playbook's task workers (each in a session of its own, which
         # ansible-runner's cancel does not kill) could still start a module
         kill_orphan_playbooks(run.private_dir, "task %s's stopped playbook" % run.task_id)
@@ -764,7 +714,8 @@ PLAYBOOK_ENVVARS = {
     "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
     "ANSIBLE_RETRY_FILES_ENABLED": "False",
     "ANSIBLE_NOCOLOR": "True",
-    # modules go to the interpreter on stdin: no temporary files per module call
+    # a module that is not one of the collection's action plugins (ansible.builtin.wait_for)
+    # goes to the interpreter on stdin: no temporary files per module call
     "ANSIBLE_PIPELINING": "True",
     # per-step timings in <log_dir>/tasks/<id>.log
     "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
@@ -798,70 +749,55 @@ RUNNER_SETTINGS = {"pexpect_timeout": 0.2, "suppress_ansible_output": True}
 
 
 def playbook_envvars(config, private_dir=None):
-    """``PLAYBOOK_ENVVARS`` and what the worker's settings add: the play strategy
-    (``[adjutant] playbook_strategy``); for a run (``private_dir``), Ansible's local temporary
-    directory inside the run's directory, which goes with it (a playbook killed by a cancel
-    or a crash leaves nothing in ``~/.ansible/tmp``)."""
+    """``PLAYBOOK_ENVVARS`` and what the worker's settings add; for a run (``private_dir``),
+    Ansible's local temporary directory inside the run's directory, which goes with it (a
+    playbook killed by a cancel or a crash leaves nothing in ``~/.ansible/tmp``)."""
     envvars = dict(PLAYBOOK_ENVVARS)
     # ansible-playbook of the same installation as this daemon
     envvars["PATH"] = os.pathsep.join([os.path.dirname(sys.executable),
                                        os.environ.get("PATH", "/usr/bin:/bin")])
     envvars["ANSIBLE_COLLECTIONS_PATH"] = playbook_collections_path(config)
-    envvars["ANSIBLE_STRATEGY"] = config.playbook_strategy
     if private_dir:
         envvars["ANSIBLE_LOCAL_TEMP"] = os.path.join(private_dir, "tmp")
     return envvars
 
 
-def playbook_environment(config):
-    """The environment ansible-runner gives a task playbook (it adds its event callback and
-    its settings to ``playbook_envvars``); the run's own directories differ from run to run."""
-    with tempfile.TemporaryDirectory(prefix="koji-adjutant-env-") as private_dir:
-        runner_config = ansible_runner.RunnerConfig(
-            private_data_dir=private_dir, playbook="none.yml", envvars=playbook_envvars(config),
-            ident="env", quiet=True, settings=RUNNER_SETTINGS)
-        runner_config.prepare()
-        return dict(runner_config.env)
+def playbook_collection_problem(config, environ=None):
+    """What is wrong with the ``koji_adjutant.builder`` collection the task playbooks would run
+    (the first on their collections path), or None: another copy than this worker's, or one
+    without the action plugins (its pipeline steps would then run as modules, an interpreter
+    each)."""
+    own = config_lib.collection_root()
+    found = own
+    for path in playbook_collections_path(config, environ).split(os.pathsep):
+        candidate = os.path.join(os.path.expanduser(path), "ansible_collections",
+                                 "koji_adjutant", "builder")
+        if os.path.isdir(candidate):
+            found = candidate
+            break
+    if os.path.realpath(found) != os.path.realpath(own):
+        return ("the task playbooks would run the koji_adjutant.builder collection at %s, "
+                "not this worker's own (%s): check [adjutant] collections_path and "
+                "ANSIBLE_COLLECTIONS_PATH" % (found, own))
+    if not os.path.isdir(os.path.join(found, "plugins", "action")):
+        return ("the koji_adjutant.builder collection at %s has no action plugins: each "
+                "pipeline step would start an interpreter of its own" % found)
+    return None
 
 
-def playbook_host_vars(config, private_dir):
-    """The inventory of a task playbook: localhost, with the daemon's interpreter and, with
-    ``[adjutant] module_server``, modules run by a module server of the playbook's own and
-    their AnsiballZ payloads kept between playbooks in the state directory."""
-    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    if config.module_server:
-        host.update(ansible_connection="koji_adjutant.builder.warm_local",
-                    koji_adjutant_module_server_dir=os.path.join(private_dir, MODULE_SERVER_DIR),
-                    koji_adjutant_ansiballz_cache_dir=os.path.join(config.state_dir,
-                                                                   ANSIBALLZ_CACHE_DIR))
-    return host
+def playbook_host_vars():
+    """The inventory's localhost: the daemon's interpreter for any module that is not one
+    of the collection's action plugins (the pipeline steps run in ansible-playbook's own
+    process, which is the daemon's Python too)."""
+    return {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 
 
-def start_module_server(private_dir, template=None):
-    """Start the playbook's module server while ansible-playbook starts (its first module
-    call would start it otherwise), forked from the daemon's template when there is one;
-    returns the Popen of an interpreter started for it, or None."""
-    directory = module_server.server_directory(os.path.join(private_dir, MODULE_SERVER_DIR),
-                                               sys.executable)
+def ansible_core_version():
+    """The ansible-core release the task playbooks run with (the daemon's own)."""
     try:
-        return module_server.start(directory, sys.executable, template=template)
-    except (OSError, module_server.ModuleServerError) as exc:
-        LOG.warning("cannot start the module server in %s: %s", directory, exc)
-        return None
-
-
-def stop_module_servers(private_dir, started=None, timeout=5.0):
-    """Stop the module servers of a playbook that has ended (SIGTERM, then wait for them);
-    ``started`` is the Popen of the one the daemon started (reaped here)."""
-    pids = module_server.stop_servers(os.path.join(private_dir, MODULE_SERVER_DIR))
-    deadline = time.time() + timeout
-    module_server.wait_ended(pids, timeout)
-    if started is not None:
-        try:
-            started.wait(max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            started.kill()
-            started.wait()
+        return importlib.metadata.version("ansible-core")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def kill_orphan_playbooks(runs_dir, left_by="a previous run"):

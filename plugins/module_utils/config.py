@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import configparser
 import os
-import re
 import socket
 
 DEFAULT_CONFIG_FILE = "/etc/kojid/kojid.conf"
@@ -89,15 +88,6 @@ def _choice(*choices):
             raise ValueError("expected one of: %s" % ", ".join(choices))
         return value
     return check
-
-
-def _plugin_name(value):
-    """An Ansible plugin name: ``name`` (ansible.builtin's) or ``namespace.collection.name``."""
-    value = value.strip()
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)?$",
-                    value):
-        raise ValueError("expected a plugin name such as linear or namespace.collection.name")
-    return value
 
 
 def _key_values(value):
@@ -247,10 +237,12 @@ ADJUTANT_OPTIONS = (
     ("waitrepo_poll_interval", _positive(_int), 60),
     ("buildroot_cache", _bool, True),
     ("buildroot_cache_max_images", _positive(_int), 20),
-    ("module_server", _bool, True),
-    ("playbook_server", _bool, True),
-    ("playbook_strategy", _plugin_name, "koji_adjutant.builder.linear_blocking"),
 )
+
+# [adjutant] settings of earlier releases that no longer do anything: a kojid.conf (or the
+# environment) may still set them; they are accepted with any value, and the daemon warns at
+# start-up (WorkerConfig.ignored_settings)
+RETIRED_ADJUTANT_OPTIONS = ("module_server", "playbook_server", "playbook_strategy")
 
 _KNOWN_SECTIONS = ("kojid", "adjutant")
 
@@ -355,9 +347,12 @@ def load_config(path=None, environ=None, overrides=None):
             values[key] = default
 
     known_adjutant = set(option[0] for option in ADJUTANT_OPTIONS)
+    ignored = []
     if parser.has_section("adjutant"):
         for key in parser.options("adjutant"):
-            if key not in known_adjutant:
+            if key in RETIRED_ADJUTANT_OPTIONS:
+                ignored.append(key)
+            elif key not in known_adjutant:
                 raise ConfigError("[adjutant] %s: unknown setting (known: %s)"
                                   % (key, ", ".join(sorted(known_adjutant))))
     for key, converter, default in ADJUTANT_OPTIONS:
@@ -382,6 +377,9 @@ def load_config(path=None, environ=None, overrides=None):
         else:
             raise ConfigError("unknown setting %r" % key)
 
+    ignored.extend(key for key in RETIRED_ADJUTANT_OPTIONS
+                   if ENV_PREFIX + key.upper() in environ and key not in ignored)
+    values["ignored_settings"] = ignored
     _check_consistency(values)
     return WorkerConfig(values, path)
 

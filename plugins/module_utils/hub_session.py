@@ -16,8 +16,12 @@ Sessions
   task's private directory (mode 0600).  Modules of the playbook run one after
   another, each opening the session from that file.
 * The hub refuses a call number that goes backwards (SequenceError) or repeats
-  (RetryError), so the file also records the next call number: every call made
-  through :class:`PersistentSession` stores it before the request is sent.
+  (RetryError), so the file also records the next call number: a module opens the
+  session from the file (:func:`open_task_session`), makes its calls with that one
+  ``ClientSession`` (also from a thread of its own, the live log's uploader, under the
+  uploader's lock), and writes the session's ``callnum`` back when it is done, in a
+  ``finally`` (:func:`release_session`).  The steps of a playbook run one after another,
+  so the next step reads the number the last one left.
 * Tools acting as a koji user (the ``koji_host`` module registering a host as an
   administrator) log in with explicit credentials through :func:`open_user_session`; the
   one login routine, :func:`login`, serves both.
@@ -125,20 +129,13 @@ def open_host_session(config, force=None):
 
 
 class PersistentSession(koji.ClientSession if HAS_KOJI else object):
-    """A ClientSession whose state (credentials, next callnum) lives in a file."""
+    """A ClientSession opened from a session file (:func:`open_task_session`), whose
+    credentials and next call number go back to the file with :meth:`save_state`."""
 
     state_file = None
 
-    def __del__(self):
-        # ClientSession logs out when collected; a task session outlives each module
-        pass
-
-    def _prepCall(self, name, args, kwargs=None):
-        prepared = super(PersistentSession, self)._prepCall(name, args, kwargs)
-        self._save_state()
-        return prepared
-
-    def _save_state(self):
+    def save_state(self):
+        """Write the session and its next call number (``callnum``) to its file."""
         if self.state_file and self.sinfo:
             write_session_file(self.state_file, self.sinfo, self.callnum)
 
@@ -182,11 +179,13 @@ def open_task_session(config, path):
 
 
 def release_session(session):
-    """Forget a session without logging it out (its owner closes it later)."""
+    """Forget a session without logging it out (its owner closes it later); a task
+    session's next call number is written to its file first."""
     if session is not None:
         if isinstance(session, PersistentSession):
-            session._save_state()
+            session.save_state()
             session.state_file = None
+        # not logged in any more: koji's ClientSession does not log it out when collected
         session.setSession(None)
 
 

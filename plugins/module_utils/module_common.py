@@ -19,6 +19,24 @@ except ImportError:
 else:
     KOJI_TRACEBACK = None
 
+# The key of a step's result that carries what the worker daemon must know about its task
+# (docs/architecture.md, "What the daemon learns from a playbook"): the task ended on the hub
+# and how, the task's container in use or removed, a buildroot cache lookup's outcome. Only the
+# modules set it, on purpose; the daemon reads nothing else of a step's result.
+DAEMON_REPORT_KEY = "koji_adjutant"
+
+# its values
+TASK_ENDED = "task_ended"            # CLOSED or FAILED: this step closed or failed the task
+CONTAINER = "container"              # the task container's name, when this step used it
+CONTAINER_STATE = "container_state"  # running (started or used by this step) or removed
+BUILDROOT_CACHE = "buildroot_cache"  # hit or miss
+
+
+def daemon_report(**facts):
+    """``{DAEMON_REPORT_KEY: facts}``, to add to a module's result."""
+    return {DAEMON_REPORT_KEY: facts}
+
+
 # Options of every module that talks to the hub (doc fragment koji_adjutant.builder.hub).
 HUB_ARGUMENT_SPEC = dict(
     koji_config=dict(type="path", default=config_lib.DEFAULT_CONFIG_FILE),

@@ -3,37 +3,64 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """RPM inputs and outputs of build tasks, checked as kojid checks them.
 
-Headers are read with koji's own helpers (``koji.get_rpm_header``,
-``koji.get_header_fields``), which need the ``rpm`` Python bindings.
+Headers are read with the ``rpm`` command (``rpm -qp --queryformat``), not the ``rpm`` Python
+bindings: the pipeline runs in the controller's Python (the action plugins), whichever it is,
+and distributions build the bindings for their system Python only.  One query per rpm gives
+what :func:`read_header` returns (the fields koji's ``get_header_fields`` would) and what
+:func:`kojihash` hashes (the data of koji's ``Rpmdiff``).  Text values are shell-quoted by
+rpm (``:shescape``), so any text (newlines, quotes) comes back whole, and a tag the header
+lacks prints as an unquoted ``(none)``.  The query formats use no conditionals
+(``%|TAG?{...}|``): rpm 4.18 drops the text of the first one in some long formats.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import posixpath
+import re
 import shutil
+import subprocess
 
 try:
     import koji
-    import koji.rpmdiff
     HAS_KOJI = True
 except ImportError:  # pragma: no cover - reported by the modules
     koji = None
     HAS_KOJI = False
 
-try:
-    # koji's header helpers need the rpm bindings
-    import rpm  # noqa: F401  pylint: disable=unused-import
-    HAS_RPM = True
-except ImportError:  # pragma: no cover
-    HAS_RPM = False
-
 from ansible.module_utils.urls import open_url
 
-HEADER_FIELDS = ["name", "version", "release", "epoch", "arch", "sourcepackage",
-                 "packager", "vendor", "distribution", "buildarchs", "exclusivearch",
-                 "excludearch", "requirenevrs"]
+# seconds one rpm query may take
+RPM_QUERY_TIMEOUT = 120
+
+# read_header's fields: (field, rpm tag, kind); a "scalar" is None when the header lacks it,
+# an "int" too, a "list" is empty
+HEADER_FIELDS = (
+    ("name", "NAME", "scalar"), ("version", "VERSION", "scalar"),
+    ("release", "RELEASE", "scalar"), ("epoch", "EPOCH", "int"), ("arch", "ARCH", "scalar"),
+    ("sourcepackage", "SOURCEPACKAGE", "int"), ("packager", "PACKAGER", "scalar"),
+    ("vendor", "VENDOR", "scalar"), ("distribution", "DISTRIBUTION", "scalar"),
+    ("buildarchs", "BUILDARCHS", "list"), ("exclusivearch", "EXCLUSIVEARCH", "list"),
+    ("excludearch", "EXCLUDEARCH", "list"), ("requirenevrs", "REQUIRENEVRS", "list"),
+)
+
+# What koji's Rpmdiff compares, for kojihash: single tags by their rpm tag numbers (the keys
+# of its data), the dependency lists, and per file the attributes its "S5TN" comparison keeps
+# (the index of each in its file record: mode 1, flags 3, rdev 4, state 7, verify flags 8,
+# user 9, group 10; size, digest, mtime and nlink are left out)
+RPMDIFF_TAGS = (("NAME", 1000), ("SUMMARY", 1004), ("DESCRIPTION", 1005), ("GROUP", 1016),
+                ("LICENSE", 1014), ("URL", 1020), ("PREIN", 1023), ("POSTIN", 1024),
+                ("PREUN", 1025), ("POSTUN", 1026))
+RPMDIFF_DEPENDENCIES = (("REQUIRES", "REQUIRE"), ("PROVIDES", "PROVIDE"),
+                        ("CONFLICTS", "CONFLICT"), ("OBSOLETES", "OBSOLETE"))
+RPMDIFF_FILE_FIELDS = ((1, "FILEMODES", "int"), (3, "FILEFLAGS", "int"),
+                       (4, "FILERDEVS", "int"), (7, "FILESTATES", "int"),
+                       (8, "FILEVERIFYFLAGS", "int32"), (9, "FILEUSERNAME", "scalar"),
+                       (10, "FILEGROUPNAME", "scalar"))
+RPMDIFF_IGNORE = "S5TN"
+RPMSENSE_EQUAL = 8
 
 
 class InputError(Exception):
@@ -98,14 +125,151 @@ def fetch_work_file(config, relpath, dest_dir):
     raise InputError("cannot download input file work/%s: %s" % (relpath, "; ".join(errors)))
 
 
-def read_header(path):
-    """Selected header fields of an rpm, decoded; InputError if it is not an rpm."""
+# a value in rpm's output: shell-quoted text ('...', a quote in it as '\''), or a bare word
+# (a number, or (none) for a tag the header lacks)
+_VALUE = re.compile(r"('[^']*'(?:\\''[^']*')*)|(\S+)")
+
+
+def _scalar_format(marker, tag):
+    """A query format giving ``=marker value`` (``(none)`` when the header lacks the tag)."""
+    return "=%s %%{%s:shescape} " % (marker, tag)
+
+
+def _record_format(marker, tags):
+    """A query format giving ``+marker v1 v2 ...`` for each element of parallel array tags."""
+    return "[+%s %s ]" % (marker, " ".join("%%{%s:shescape}" % tag for tag in tags))
+
+
+def query_rpm(path, query):
+    """The tokens of ``rpm -qp --queryformat query path`` (the header only: no signature
+    check, as koji reads headers; never a manifest); InputError when rpm cannot read it."""
     try:
-        hdr = koji.get_rpm_header(path)
-    except Exception as exc:
-        raise InputError("%s is not a readable rpm file: %s" % (os.path.basename(path), exc))
-    fields = koji.get_header_fields(hdr, HEADER_FIELDS)
+        proc = subprocess.run(["rpm", "-qp", "--nosignature", "--nomanifest", "--queryformat",
+                               query, "--", path], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=RPM_QUERY_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InputError("cannot read the rpm header of %s: %s" % (os.path.basename(path), exc))
+    if proc.returncode != 0:
+        message = (proc.stderr.decode("utf-8", "replace").strip()
+                   or "rpm exit status %d" % proc.returncode)
+        raise InputError("%s is not a readable rpm file: %s"
+                         % (os.path.basename(path), message))
+    tokens = []
+    for quoted, bare in _VALUE.findall(proc.stdout.decode("utf-8", "surrogateescape")):
+        if quoted:
+            tokens.append(quoted[1:-1].replace("'\\''", "'"))
+        else:
+            tokens.append(None if bare == "(none)" else Bare(bare))
+    return tokens
+
+
+class Bare(str):
+    """A word rpm printed without quotes: a marker of the query format, or a number."""
+
+
+def parse_query(tokens, record_sizes, scalars=()):
+    """``{marker: value}`` for scalars (None when absent) and ``{marker: [record, ...]}`` for
+    records (``record_sizes``: marker -> values per record); ValueError for output that is
+    not that, or that lacks one of ``scalars``."""
+    values = dict((marker, []) for marker in record_sizes)
+    tokens = iter(tokens)
+    for token in tokens:
+        if not isinstance(token, Bare):
+            raise ValueError("unexpected rpm query output %r" % token)
+        kind, marker = token[:1], token[1:]
+        if kind == "=":
+            values[marker] = next(tokens)
+        elif kind == "+":
+            values[marker].append([next(tokens) for dummy in range(record_sizes[marker])])
+        else:
+            raise ValueError("unexpected rpm query output %r" % token)
+    missing = [marker for marker in scalars if marker not in values]
+    if missing:
+        raise ValueError("rpm query output lacks %s" % ", ".join(missing))
+    return values
+
+
+def _parse(path, tokens, record_sizes, scalars):
+    try:
+        return parse_query(tokens, record_sizes, scalars)
+    except (ValueError, KeyError, StopIteration) as exc:
+        raise InputError("cannot read the rpm header of %s: %s" % (os.path.basename(path), exc))
+
+
+def _int(value, bits=None):
+    """An rpm number as rpm's Python bindings give it (``bits``: a signed integer of that size,
+    which the command prints unsigned); None for a value the header lacks."""
+    if value is None or value == "(none)":
+        return None if bits is None else -1
+    number = int(value)
+    if bits and number >= 2 ** (bits - 1):
+        number -= 2 ** bits
+    return number
+
+
+def read_header(path):
+    """Selected header fields of an rpm (as koji's ``get_header_fields`` gives them: a field
+    the header lacks is None, an array one is empty); InputError if it is not an rpm."""
+    query = "".join(_record_format(field, [tag]) if kind == "list" else
+                    _scalar_format(field, tag) for field, tag, kind in HEADER_FIELDS)
+    sizes = dict((field, 1) for field, dummy, kind in HEADER_FIELDS if kind == "list")
+    values = _parse(path, query_rpm(path, query), sizes,
+                    [field for field, dummy, kind in HEADER_FIELDS if kind != "list"])
+    fields = {}
+    for field, dummy, kind in HEADER_FIELDS:
+        value = values.get(field)
+        if kind == "list":
+            value = [record[0] for record in value]
+        elif kind == "int":
+            value = _int(value)
+        fields[field] = value
     return fields
+
+
+def rpmdiff_data(path):
+    """What koji's ``Rpmdiff(path, path, ignore="S5TN")`` keeps of an rpm for its
+    ``kojihash``: the single tags, the dependencies (without the package's own provide) and
+    each file's compared attributes."""
+    query = "".join(_scalar_format("t%d" % number, tag) for tag, number in RPMDIFF_TAGS)
+    query += _scalar_format("version", "VERSION") + _scalar_format("release", "RELEASE")
+    sizes = {"files": 1 + len(RPMDIFF_FILE_FIELDS)}
+    for name, prefix in RPMDIFF_DEPENDENCIES:
+        query += _record_format(name, [prefix + "NAME", prefix + "FLAGS", prefix + "VERSION"])
+        sizes[name] = 3
+    query += _record_format("files", ["FILENAMES"] + [tag for dummy, tag, kind in
+                                                      RPMDIFF_FILE_FIELDS])
+    values = _parse(path, query_rpm(path, query), sizes,
+                    ["t%d" % number for dummy, number in RPMDIFF_TAGS] + ["version", "release"])
+    data = {"tags": dict((number, values.get("t%d" % number)) for dummy, number in RPMDIFF_TAGS),
+            "ignore": RPMDIFF_IGNORE}
+    own_provide = [values.get("t1000"), RPMSENSE_EQUAL,
+                   "%s-%s" % (values.get("version"), values.get("release"))]
+    for name, dummy in RPMDIFF_DEPENDENCIES:
+        entries = [[dep_name, _int(flags), version]
+                   for dep_name, flags, version in values[name]]
+        if name == "PROVIDES":
+            entries = [entry for entry in entries if entry != own_provide]
+        data[name] = sorted(entries)
+    files = {}
+    for record in values["files"]:
+        attributes = {}
+        for (index, dummy, kind), value in zip(RPMDIFF_FILE_FIELDS, record[1:]):
+            if kind == "int":
+                attributes[index] = _int(value, bits=32 if index == 7 else None)
+            elif kind == "int32":
+                attributes[index] = _int(value, bits=32)
+            else:
+                attributes[index] = value
+        files[record[0]] = attributes
+    data["files"] = files
+    return data
+
+
+def kojihash(path):
+    """koji's ``Rpmdiff(path, path, ignore="S5TN").kojihash()`` of an rpm, which the hub
+    compares between the builds of a noarch rpm on different arches."""
+    text = json.dumps(rpmdiff_data(path), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def inspect_srpm(path):
@@ -208,7 +372,10 @@ def noarch_rpmdiff(task_id, rpm_paths, dest):
         return None
     hashes = {}
     for path in noarch:
-        hashes[os.path.basename(path)] = koji.rpmdiff.Rpmdiff(path, path, ignore="S5TN").kojihash()
+        try:
+            hashes[os.path.basename(path)] = kojihash(path)
+        except InputError as exc:
+            raise koji.BuildError(str(exc))
     with open(dest, "w") as handle:
         json.dump({str(task_id): hashes}, handle, indent=2, sort_keys=True)
     return dest

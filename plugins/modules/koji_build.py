@@ -213,22 +213,27 @@ def run_step(module, config, session):
     return dict(task_state=current)
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        state=dict(type="str", required=True, choices=list(REQUIRED)),
-        params=dict(type="dict"),
-        prepared=dict(type="dict"),
-        repo=dict(type="dict"),
-        srpm=dict(type="str"),
-        source=dict(type="dict"),
-        work_dir=dict(type="path"),
-        build_id=dict(type="int"),
-        by_label=dict(type="dict"),
-        task_results=dict(type="dict"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False,
-                           required_if=[("state", state, fields, False)
-                                        for state, fields in REQUIRED.items()])
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    state=dict(type="str", required=True, choices=list(REQUIRED)),
+    params=dict(type="dict"),
+    prepared=dict(type="dict"),
+    repo=dict(type="dict"),
+    srpm=dict(type="str"),
+    source=dict(type="dict"),
+    work_dir=dict(type="path"),
+    build_id=dict(type="int"),
+    by_label=dict(type="dict"),
+    task_results=dict(type="dict"),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=False,
+    required_if=[("state", state, fields, False) for state, fields in REQUIRED.items()],
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config) as session:
         try:
@@ -237,6 +242,10 @@ def main():
             module.fail_json(msg=str(exc), koji_fault="BuildError")
     result.setdefault("changed", module.params["state"] not in ("prepared", "srpm_planned"))
     module.exit_json(**result)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

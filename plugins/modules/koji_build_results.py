@@ -122,22 +122,26 @@ except ImportError:
     koji = None
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            task_id=dict(type="int", required=True),
-            kind=dict(type="str", default="rpms", choices=["rpms", "srpm"]),
-            rpm_dir=dict(type="path"),
-            srpm_dir=dict(type="path", required=True),
-            keep_srpm=dict(type="bool", default=False),
-            source=dict(type="dict"),
-            logs=dict(type="list", elements="path", default=[]),
-            brootid=dict(type="int", required=True),
-            work_dir=dict(type="path", required=True),
-        ),
-        required_if=[("kind", "rpms", ("rpm_dir",)), ("kind", "srpm", ("source",))],
-        supports_check_mode=True,
-    )
+ARGUMENT_SPEC = dict(
+    task_id=dict(type="int", required=True),
+    kind=dict(type="str", default="rpms", choices=["rpms", "srpm"]),
+    rpm_dir=dict(type="path"),
+    srpm_dir=dict(type="path", required=True),
+    keep_srpm=dict(type="bool", default=False),
+    source=dict(type="dict"),
+    logs=dict(type="list", elements="path", default=[]),
+    brootid=dict(type="int", required=True),
+    work_dir=dict(type="path", required=True),
+)
+
+MODULE_OPTIONS = dict(
+    required_if=[("kind", "rpms", ("rpm_dir",)), ("kind", "srpm", ("source",))],
+    supports_check_mode=True,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     module_common.require_koji(module)
     params = module.params
     task_id = params["task_id"]
@@ -181,6 +185,10 @@ def main():
     }
     files = rpm_files + srpm_files + [log for log in logs if log.endswith(".json")]
     module.exit_json(changed=False, files=files, result=result)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

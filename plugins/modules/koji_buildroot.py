@@ -302,19 +302,25 @@ def ensure_expired(module, config, session):
     module.exit_json(changed=True, brootid=brootid, rpmlist=rpmlist or [], not_in_koji=unknown)
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        state=dict(type="str", default="present", choices=["present", "building", "expired"]),
-        repo_id=dict(type="int"),
-        arch=dict(type="str"),
-        config_dir=dict(type="path"),
-        brootid=dict(type="int"),
-        container=dict(type="str"),
-        update_rpmlist=dict(type="bool", default=True),
-        rpmlist_file=dict(type="path"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "building", ("brootid",))])
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    state=dict(type="str", default="present", choices=["present", "building", "expired"]),
+    repo_id=dict(type="int"),
+    arch=dict(type="str"),
+    config_dir=dict(type="path"),
+    brootid=dict(type="int"),
+    container=dict(type="str"),
+    update_rpmlist=dict(type="bool", default=True),
+    rpmlist_file=dict(type="path"),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=True,
+    required_if=[("state", "building", ("brootid",))],
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config) as session:
         try:
@@ -326,6 +332,10 @@ def main():
                 ensure_expired(module, config, session)
         except containers.ContainerError as exc:
             module.fail_json(msg=str(exc), koji_fault="BuildrootError")
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

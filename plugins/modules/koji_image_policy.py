@@ -95,18 +95,24 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import image
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 
 
-def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(
-        tag=dict(type="str"),
-        repo_id=dict(type="int"),
-        arch=dict(type="str", required=True),
-        task_type=dict(type="str", required=True),
-        log_file=dict(type="path"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[("tag", "repo_id")],
-                           mutually_exclusive=[("tag", "repo_id")])
+ARGUMENT_SPEC = dict(module_common.HUB_ARGUMENT_SPEC)
+ARGUMENT_SPEC.update(
+    tag=dict(type="str"),
+    repo_id=dict(type="int"),
+    arch=dict(type="str", required=True),
+    task_type=dict(type="str", required=True),
+    log_file=dict(type="path"),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=True,
+    required_one_of=[("tag", "repo_id")],
+    mutually_exclusive=[("tag", "repo_id")],
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     params = module.params
     with module_common.task_hub_session(module, config) as session:
@@ -125,6 +131,10 @@ def main():
             log.write("container image %s (%s)\n" % (result["image"], result["reason"]))
     module.exit_json(changed=False, image=result["image"], source=result["source"],
                      reason=result["reason"], cached=result["cached"])
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

@@ -84,12 +84,18 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import modul
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import notifications
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        method=dict(type="str", required=True, choices=["tagNotification", "buildNotification"]),
-        params=dict(type="dict", required=True),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    method=dict(type="str", required=True, choices=["tagNotification", "buildNotification"]),
+    params=dict(type="dict", required=True),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=True,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     params = module.params
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config) as session:
@@ -107,6 +113,10 @@ def main():
         module.fail_json(msg="cannot send the notification through %s: %s"
                          % (config.smtphost, exc), koji_fault="GenericError")
     module.exit_json(changed=True, result=result, message=message)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

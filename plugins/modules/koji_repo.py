@@ -168,19 +168,25 @@ def require(module, *names):
                          koji_fault="ParameterError")
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        state=dict(type="str", required=True,
-                   choices=["initialized", "planned", "collected", "done"]),
-        params=dict(type="dict"),
-        outdir=dict(type="path"),
-        container_outdir=dict(type="str", default="/builddir/repo"),
-        empty=dict(type="bool", default=False),
-        repo_id=dict(type="int"),
-        subtask_ids=dict(type="dict"),
-        task_results=dict(type="dict"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    state=dict(type="str", required=True,
+               choices=["initialized", "planned", "collected", "done"]),
+    params=dict(type="dict"),
+    outdir=dict(type="path"),
+    container_outdir=dict(type="str", default="/builddir/repo"),
+    empty=dict(type="bool", default=False),
+    repo_id=dict(type="int"),
+    subtask_ids=dict(type="dict"),
+    task_results=dict(type="dict"),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=False,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     state = module.params["state"]
     task_id = module.params["task_id"]
     config = module_common.load_module_config(module)
@@ -215,6 +221,10 @@ def main():
                 module.exit_json(changed=True, data=data)
         except repos.RepoRefused as exc:
             module.fail_json(msg=str(exc), refuse=True, koji_fault="RefuseTask")
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

@@ -80,13 +80,19 @@ except ImportError:
     koji = None
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        params=dict(type="dict", required=True),
-        poll_interval=dict(type="int", default=60),
-        timeout=dict(type="int", default=120),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    params=dict(type="dict", required=True),
+    poll_interval=dict(type="int", default=60),
+    timeout=dict(type="int", default=120),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=False,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     params = dict(module.params["params"])
     with module_common.task_hub_session(module, config) as session:
@@ -97,6 +103,10 @@ def main():
         handler.TIMEOUT = module.params["timeout"]
         repo = koji.util.call_with_argcheck(handler.handler, [], params)
     module.exit_json(changed=False, repo=repo)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

@@ -101,14 +101,20 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import modul
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import scm as scm_lib
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        url=dict(type="str", required=True),
-        opts=dict(type="dict"),
-        dest=dict(type="path", required=True),
-        log=dict(type="path", required=True),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    url=dict(type="str", required=True),
+    opts=dict(type="dict"),
+    dest=dict(type="path", required=True),
+    log=dict(type="path", required=True),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=False,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     params = module.params
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config) as session:
@@ -127,6 +133,10 @@ def main():
                      sources=scm_lib.sources_dir(sourcedir, spec,
                                                  config.support_rpm_source_layout),
                      source=source, source_cmd=scm.source_cmd)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

@@ -97,18 +97,24 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import modul
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import subtasks as subtask_lib
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        subtasks=dict(type="list", elements="dict", required=True, options=dict(
-            method=dict(type="str", required=True),
-            arglist=dict(type="list", elements="raw", default=[]),
-            label=dict(type="str"),
-            arch=dict(type="str"),
-            priority=dict(type="int"),
-            channel=dict(type="str"),
-            assign=dict(type="int"),
-        )))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    subtasks=dict(type="list", elements="dict", required=True, options=dict(
+        method=dict(type="str", required=True),
+        arglist=dict(type="list", elements="raw", default=[]),
+        label=dict(type="str"),
+        arch=dict(type="str"),
+        priority=dict(type="int"),
+        channel=dict(type="str"),
+        assign=dict(type="int"),
+    )))
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=False,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config, "cannot create subtasks") as session:
         created = subtask_lib.create_subtasks(session, module.params["task_id"],
@@ -118,6 +124,10 @@ def main():
                      by_label=dict((spec["label"], task_id) for spec, task_id, _n in created
                                    if spec.get("label")),
                      created=new)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

@@ -61,13 +61,23 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import modul
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import builds
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(params=dict(type="dict", required=True))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
+ARGUMENT_SPEC = module_common.task_argument_spec(params=dict(type="dict", required=True))
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=False,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config) as session:
         builds.tag_build(session, module.params["task_id"], module.params["params"])
     module.exit_json(changed=True, tagged=True)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

@@ -130,20 +130,25 @@ def _login(module, config):
         module.fail_json(msg=str(exc), koji_fault="AuthError")
     hub_session.write_session_file(module.params["hub_session_file"], session.sinfo,
                                    session.callnum, extra={"master": True})
-    session.state_file = None
     persistent = hub_session.open_task_session(config, module.params["hub_session_file"])
     session.setSession(None)  # the session lives on in the file
     return persistent
 
 
-def main():
-    argument_spec = dict(module_common.HUB_ARGUMENT_SPEC)
-    argument_spec.update(
-        task_id=dict(type="int"),
-        methods=dict(type="list", elements="str"),
-        force_lock=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+ARGUMENT_SPEC = dict(module_common.HUB_ARGUMENT_SPEC)
+ARGUMENT_SPEC.update(
+    task_id=dict(type="int"),
+    methods=dict(type="list", elements="str"),
+    force_lock=dict(type="bool", default=False),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=True,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     methods = module.params["methods"] or task_claim.available_methods(config.playbook_root)
 
@@ -198,6 +203,10 @@ def main():
         module_common.fail_from_exception(module, exc, "hub call failed")
     finally:
         hub_session.release_session(session)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ options:
     default: srpm
 requirements:
   - koji (Python)
-  - rpm (Python bindings) for O(kind=srpm)
+  - the C(rpm) command for O(kind=srpm) (headers are read with C(rpm -qp --queryformat))
 """
 
 EXAMPLES = r"""
@@ -89,16 +89,20 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import modul
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import rpms
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            koji_config=module_common.HUB_ARGUMENT_SPEC["koji_config"],
-            path=dict(type="str", required=True),
-            dest=dict(type="path", required=True),
-            kind=dict(type="str", default="srpm", choices=["srpm", "any"]),
-        ),
-        supports_check_mode=True,
-    )
+ARGUMENT_SPEC = dict(
+    koji_config=module_common.HUB_ARGUMENT_SPEC["koji_config"],
+    path=dict(type="str", required=True),
+    dest=dict(type="path", required=True),
+    kind=dict(type="str", default="srpm", choices=["srpm", "any"]),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=True,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     params = module.params
     try:
@@ -117,14 +121,15 @@ def main():
                          koji_fault="BuildError")
     result = dict(changed=True, file=local)
     if params["kind"] == "srpm":
-        if not rpms.HAS_RPM:
-            module.fail_json(msg="the rpm Python bindings are needed to read rpm headers "
-                                 "(python3-rpm)", koji_fault="GenericError")
         try:
             result["srpm"] = rpms.inspect_srpm(local)
         except rpms.InputError as exc:
             module.fail_json(msg=str(exc), koji_fault="BuildError", **result)
     module.exit_json(**result)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

@@ -102,16 +102,22 @@ except ImportError:
     Fault = Exception
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        subtasks=dict(type="list", elements="int"),
-        wait_all=dict(type="bool", default=True),
-        failany=dict(type="bool", default=True),
-        canfail=dict(type="list", elements="int", default=[]),
-        timeout=dict(type="int", default=0),
-        poll_interval=dict(type="float", default=2.0),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    subtasks=dict(type="list", elements="int"),
+    wait_all=dict(type="bool", default=True),
+    failany=dict(type="bool", default=True),
+    canfail=dict(type="list", elements="int", default=[]),
+    timeout=dict(type="int", default=0),
+    poll_interval=dict(type="float", default=2.0),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=False,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     params = module.params
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config) as session:
@@ -129,6 +135,10 @@ def main():
     module.exit_json(changed=True,
                      task_results=dict((str(k), v) for k, v in results.items()),
                      task_ids=sorted(results))
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

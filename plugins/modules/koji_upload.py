@@ -8,11 +8,13 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: koji_upload
-short_description: Upload a koji task's files, then close or fail the task
+short_description: End a koji task on the hub - upload its files, expire its buildroots, close, fail or refuse it
 version_added: 0.1.0
 author:
   - koji-adjutant developers (@koji-adjutant)
 description:
+  - The step that ends a koji task on the hub - it uploads the task's files, expires its
+    buildroots and closes, fails or refuses the task; or only uploads (O(state=uploaded)).
   - Uploads O(files) into the task's upload directory on the hub
     (C(tasks/<id % 10000>/<id>), koji's fast upload via C(ClientSession.uploadWrapper)).
   - C(state=closed) then closes the task (C(host.closeTask)) with O(result) encoded exactly as
@@ -128,6 +130,13 @@ fault_code:
   returned: state=failed
   type: int
   sample: 1005
+koji_adjutant:
+  description:
+    - What the worker daemon learns from this step (see the collection's C(docs/architecture.md)) -
+      C(task_ended), C(CLOSED) or C(FAILED), when this call closed or failed the task.
+  returned: when this call closed or failed the task
+  type: dict
+  sample: {task_ended: CLOSED}
 """
 
 import os
@@ -159,20 +168,26 @@ def expire_buildroots(session, brootids):
     return expired, "; ".join(problems) or None
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        state=dict(type="str", default="uploaded",
-                   choices=["uploaded", "closed", "failed", "refused"]),
-        files=dict(type="list", elements="path", default=[]),
-        result=dict(type="raw"),
-        fault_class=dict(type="str", default="GenericError"),
-        fault_message=dict(type="str"),
-        expire_buildroots=dict(type="list", elements="int", default=[]),
-        logout=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "failed", ("fault_message",)),
-                                        ("state", "refused", ("fault_message",))])
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    state=dict(type="str", default="uploaded",
+               choices=["uploaded", "closed", "failed", "refused"]),
+    files=dict(type="list", elements="path", default=[]),
+    result=dict(type="raw"),
+    fault_class=dict(type="str", default="GenericError"),
+    fault_message=dict(type="str"),
+    expire_buildroots=dict(type="list", elements="int", default=[]),
+    logout=dict(type="bool", default=False),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=True,
+    required_if=[("state", "failed", ("fault_message",)),
+                 ("state", "refused", ("fault_message",))],
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     params = module.params
     state = params["state"]
     try:
@@ -223,8 +238,11 @@ def main():
                 message += "\n(also: %s)" % "; ".join(problems)
             task_result.fail_task(session, task_id, code, message)
             current = "FAILED"
+        report = {}
+        if current in ("CLOSED", "FAILED"):
+            report = module_common.daemon_report(**{module_common.TASK_ENDED: current})
         module.exit_json(changed=True, uploaded=uploaded, task_state=current,
-                         expired_buildroots=expired, fault_code=code)
+                         expired_buildroots=expired, fault_code=code, **report)
     except koji.GenericError as exc:
         module_common.fail_from_exception(module, exc, "hub call failed", uploaded=uploaded,
                                           expired_buildroots=expired)
@@ -237,6 +255,10 @@ def main():
         hub_session.release_session(session)
         if params["logout"] and os.path.exists(params["hub_session_file"]):
             os.unlink(params["hub_session_file"])
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

@@ -117,22 +117,27 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import modul
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import worker_restart
 
 
-def main():
-    argument_spec = module_common.task_argument_spec(
-        state=dict(type="str", required=True, choices=["requested", "verified", "planned"]),
-        host=dict(type="dict"),
-        worker_pid=dict(type="int"),
-        worker_started=dict(type="float"),
-        restart_task_id=dict(type="int"),
-        options=dict(type="dict"),
-        hosts=dict(type="list", elements="dict"),
-        restart_task_ids=dict(type="list", elements="int"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "requested", ("host",)),
-                                        ("state", "verified",
-                                         ("host", "restart_task_id", "worker_started"))],
-                           required_together=[("hosts", "restart_task_ids")])
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    state=dict(type="str", required=True, choices=["requested", "verified", "planned"]),
+    host=dict(type="dict"),
+    worker_pid=dict(type="int"),
+    worker_started=dict(type="float"),
+    restart_task_id=dict(type="int"),
+    options=dict(type="dict"),
+    hosts=dict(type="list", elements="dict"),
+    restart_task_ids=dict(type="list", elements="int"),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=True,
+    required_if=[("state", "requested", ("host",)),
+                 ("state", "verified", ("host", "restart_task_id", "worker_started"))],
+    required_together=[("hosts", "restart_task_ids")],
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     params = module.params
     with module_common.task_hub_session(module, config) as session:
@@ -158,6 +163,10 @@ def main():
             subtasks = worker_restart.verify_subtasks(hosts, params["restart_task_ids"])
         timeout = worker_restart.wait_timeout(options)
         module.exit_json(changed=False, hosts=hosts, subtasks=subtasks, timeout=timeout)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

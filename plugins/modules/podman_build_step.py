@@ -8,11 +8,13 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: podman_build_step
-short_description: Run one step of a koji task in the task's podman container, with a live log
+short_description: Start a koji task's podman container, run one step in it with a live log, remove it
 version_added: 0.1.0
 author:
   - koji-adjutant developers (@koji-adjutant)
 description:
+  - The one owner of a koji task's container - it starts it (the first step that needs it),
+    runs each step in it, takes it off the network and removes it.
   - Every koji task runs in its own ephemeral container, named C(koji-task-<id>-<worker id>) and labelled
     C(io.koji.adjutant.task_id), C(io.koji.adjutant.worker_id) and C(io.koji.adjutant.method).
   - C(state=present) starts the container if needed (image per O(image_pull_policy), the task
@@ -253,6 +255,14 @@ resource_stats:
   description: Host path of C(resource_stats.json).
   returned: state=present and the step ran
   type: str
+koji_adjutant:
+  description:
+    - What the worker daemon learns from this step (see the collection's C(docs/architecture.md)) -
+      C(container), the container's name, and C(container_state), C(running) when this call
+      started or used the container (also when the step failed), C(removed) for O(state=absent).
+  returned: when this call started, used or removed the container
+  type: dict
+  sample: {container: koji-task-1234-builder01, container_state: running}
 """
 
 import os
@@ -267,6 +277,18 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import conta
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import hub_session
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import resource_stats
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploads
+
+
+def name_of(module, config):
+    """The task container's name."""
+    return containers.container_name(module.params["task_id"], config.worker_name)
+
+
+def container_report(name, state="running"):
+    """What the worker daemon learns from this step: the task's container was used (or
+    started), or removed."""
+    return module_common.daemon_report(**{module_common.CONTAINER: name,
+                                          module_common.CONTAINER_STATE: state})
 
 
 def start_container(module, config, start_step=None):
@@ -291,7 +313,7 @@ def start_container(module, config, start_step=None):
             pull_policy=policy)
     except containers.ContainerError as exc:
         module.fail_json(msg="cannot start the task container: %s" % exc,
-                         koji_fault="BuildrootError")
+                         koji_fault="BuildrootError", **container_report(name_of(module, config)))
     status = containers.container_status(name)
     if status and status["image_id"]:
         image_info = {"id": status["image_id"], "digest": status["image_digest"]}
@@ -301,42 +323,48 @@ def start_container(module, config, start_step=None):
     return name, status, image_info
 
 
-def main():
-    argument_spec = module_common.task_argument_spec()
-    argument_spec["hub_session_file"] = dict(type="path", required=False)
-    argument_spec.update(
-        state=dict(type="str", default="present",
-                   choices=["present", "started", "offline", "absent"]),
-        method=dict(type="str", default="unknown"),
-        image=dict(type="str"),
-        image_pull_policy=dict(type="str", choices=["if-not-present", "always", "never"]),
-        builddir=dict(type="path"),
-        network=dict(type="bool", default=False),
-        mounts=dict(type="list", elements="dict", default=[], options=dict(
-            source=dict(type="path", required=True),
-            target=dict(type="str", required=True),
-            mode=dict(type="str", default="ro", choices=["ro", "rw"]))),
-        copy_in=dict(type="list", elements="dict", default=[], options=dict(
-            src=dict(type="path", required=True),
-            dest=dict(type="str", required=True))),
-        name=dict(type="str", default="step"),
-        command=dict(type="raw"),
-        user=dict(type="str"),
-        workdir=dict(type="str"),
-        env=dict(type="dict", default={}),
-        run_at_start=dict(type="bool", default=False),
-        rpmlist_file=dict(type="str"),
-        timeout=dict(type="int", default=0),
-        log_dir=dict(type="path"),
-        log_name=dict(type="str", default="build.log"),
-        fault_class=dict(type="str", default="BuildError"),
-        failure_message=dict(type="str", default="{step} failed with exit code {rc}; see {log}"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "present", ("command", "log_dir"))])
+ARGUMENT_SPEC = module_common.task_argument_spec(
+    # (optional here: without it the step's log stays on the worker)
+    hub_session_file=dict(type="path", required=False),
+    state=dict(type="str", default="present",
+               choices=["present", "started", "offline", "absent"]),
+    method=dict(type="str", default="unknown"),
+    image=dict(type="str"),
+    image_pull_policy=dict(type="str", choices=["if-not-present", "always", "never"]),
+    builddir=dict(type="path"),
+    network=dict(type="bool", default=False),
+    mounts=dict(type="list", elements="dict", default=[], options=dict(
+        source=dict(type="path", required=True),
+        target=dict(type="str", required=True),
+        mode=dict(type="str", default="ro", choices=["ro", "rw"]))),
+    copy_in=dict(type="list", elements="dict", default=[], options=dict(
+        src=dict(type="path", required=True),
+        dest=dict(type="str", required=True))),
+    name=dict(type="str", default="step"),
+    command=dict(type="raw"),
+    user=dict(type="str"),
+    workdir=dict(type="str"),
+    env=dict(type="dict", default={}),
+    run_at_start=dict(type="bool", default=False),
+    rpmlist_file=dict(type="str"),
+    timeout=dict(type="int", default=0),
+    log_dir=dict(type="path"),
+    log_name=dict(type="str", default="build.log"),
+    fault_class=dict(type="str", default="BuildError"),
+    failure_message=dict(type="str", default="{step} failed with exit code {rc}; see {log}"),
+)
+
+MODULE_OPTIONS = dict(
+    supports_check_mode=True,
+    required_if=[("state", "present", ("command", "log_dir"))],
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     params = module.params
     config = module_common.load_module_config(module)
-    name = containers.container_name(params["task_id"], config.worker_name)
+    name = name_of(module, config)
 
     if params["state"] == "absent":
         if module.check_mode:
@@ -345,7 +373,8 @@ def main():
             removed = containers.end_container(name, config.state_dir)
         except containers.ContainerError as exc:
             module.fail_json(msg=str(exc), container=name)
-        module.exit_json(changed=removed, container=name)
+        module.exit_json(changed=removed, container=name,
+                         **container_report(name, state="removed"))
 
     if params["state"] == "offline":
         status = containers.running_status(config.state_dir, name)
@@ -359,7 +388,8 @@ def main():
         except containers.ContainerError as exc:
             module.fail_json(msg="cannot take the container off the network: %s" % exc,
                              koji_fault="BuildrootError")
-        module.exit_json(changed=bool(networks), container=name, networks=networks)
+        module.exit_json(changed=bool(networks), container=name, networks=networks,
+                         **container_report(name))
 
     command = params["command"]
     if params["state"] == "present" and not isinstance(command, (str, list)):
@@ -372,7 +402,8 @@ def main():
     if module.check_mode:
         module.exit_json(changed=True, container=name, command=command)
 
-    result = dict(container=name, changed=False)
+    # from here on the step may start or use the container, also when it fails
+    result = dict(container=name, changed=False, **container_report(name))
     command = params["command"]
     if params["state"] == "present" and params["rpmlist_file"]:
         command = br.with_rpmlist_file(command, params["rpmlist_file"])
@@ -495,6 +526,10 @@ def command_text(command):
     if isinstance(command, list):
         return " ".join(str(part) for part in command)
     return str(command)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

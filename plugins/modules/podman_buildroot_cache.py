@@ -131,6 +131,13 @@ removed:
   returned: state=pruned
   type: list
   elements: str
+koji_adjutant:
+  description:
+    - What the worker daemon learns from this step (see the collection's C(docs/architecture.md)) -
+      C(buildroot_cache), C(hit) or C(miss).
+  returned: state=lookup with the buildroot cache on
+  type: dict
+  sample: {buildroot_cache: hit}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -146,27 +153,31 @@ except ImportError:
     koji = None
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            koji_config=module_common.HUB_ARGUMENT_SPEC["koji_config"],
-            hub_session_file=dict(type="path"),
-            state=dict(type="str", default="lookup", choices=["lookup", "committed", "pruned"]),
-            task_id=dict(type="int"),
-            image=dict(type="str"),
-            install_group=dict(type="str", default="build"),
-            arch=dict(type="str"),
-            repo_file=dict(type="path"),
-            macros_file=dict(type="path"),
-            cache_key=dict(type="str", no_log=False),
-            base_image_id=dict(type="str"),
-            repo=dict(type="dict"),
-        ),
-        required_if=[("state", "lookup", ("arch", "repo_file", "macros_file")),
-                     ("state", "committed", ("task_id", "arch", "cache_key", "base_image_id", "repo")),
-                     ("state", "pruned", ("hub_session_file",))],
-        supports_check_mode=True,
-    )
+ARGUMENT_SPEC = dict(
+    koji_config=module_common.HUB_ARGUMENT_SPEC["koji_config"],
+    hub_session_file=dict(type="path"),
+    state=dict(type="str", default="lookup", choices=["lookup", "committed", "pruned"]),
+    task_id=dict(type="int"),
+    image=dict(type="str"),
+    install_group=dict(type="str", default="build"),
+    arch=dict(type="str"),
+    repo_file=dict(type="path"),
+    macros_file=dict(type="path"),
+    cache_key=dict(type="str", no_log=False),
+    base_image_id=dict(type="str"),
+    repo=dict(type="dict"),
+)
+
+MODULE_OPTIONS = dict(
+    required_if=[("state", "lookup", ("arch", "repo_file", "macros_file")),
+                 ("state", "committed", ("task_id", "arch", "cache_key", "base_image_id", "repo")),
+                 ("state", "pruned", ("hub_session_file",))],
+    supports_check_mode=True,
+)
+
+
+def run_module(module):
+    """The module's work (the action plugin of the same name runs it too)."""
     params = module.params
     config = module_common.load_module_config(module)
     image = params["image"] or config.task_image_default
@@ -182,6 +193,8 @@ def main():
             found = buildroot_cache.lookup(image, params["install_group"], params["arch"],
                                            params["repo_file"], params["macros_file"],
                                            base_image_id=base["id"])
+            found.update(module_common.daemon_report(**{
+                module_common.BUILDROOT_CACHE: "hit" if found["hit"] else "miss"}))
             module.exit_json(changed=False, **found)
         if params["state"] == "committed":
             if not config.buildroot_cache or module.check_mode:
@@ -203,6 +216,10 @@ def main():
         module.fail_json(msg="buildroot cache: %s" % exc, koji_fault="BuildrootError")
     except koji.GenericError as exc:
         module_common.fail_from_exception(module, exc)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

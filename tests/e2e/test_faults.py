@@ -338,72 +338,78 @@ def test_full_workdir_fails_the_build_and_stops_taking_work(tmp_path, hub, build
 
 # -- a canceled task's playbook leaves no process behind -----------------------------------
 
-def module_run_pids(runs_dir):
-    """Modules running in a run's module server: processes of the server's command line in a
-    process group of their own, forked from a handler (itself forked from the server)."""
-    pids = []
-    for pid in playbook_pids(runs_dir):
+def step_pids(runs_dir):
+    """Processes a step of a run's playbook started (a module that is not one of the
+    collection's action plugins, ansible.builtin.wait_for, runs in an interpreter of its own):
+    the descendants of the playbook's processes (whose command lines name the run's directory)
+    that do not name it themselves."""
+    playbook = set(playbook_pids(runs_dir))
+    parents = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
         try:
-            with open("/proc/%d/stat" % pid) as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open("/proc/%d/cmdline" % pid, "rb") as handle:
-                cmdline = handle.read()
-            with open("/proc/%d/cmdline" % ppid, "rb") as handle:
-                parent_cmdline = handle.read()
+            with open("/proc/%s/stat" % pid) as handle:
+                parents[int(pid)] = int(handle.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
-        if (b"module_server.py" in cmdline and parent_cmdline == cmdline
-                and os.getpgid(pid) == pid):
-            pids.append(pid)
-    return pids
+    found = []
+    for pid in parents:
+        if pid in playbook or process_gone(pid):
+            continue
+        parent = parents.get(pid)
+        while parent and parent not in playbook:
+            parent = parents.get(parent)
+        if parent:
+            found.append(pid)
+    return sorted(found)
 
 
 def test_canceled_task_leaves_no_playbook_process(tmp_path, hub, buildroot_image):
     """ansible-runner's cancel kills ansible-playbook's process group only; its task workers
-    (sessions of their own) and the module the playbook's module server runs would go on, or
-    start the next one with the run's files gone. The worker kills them when it reaps the
-    canceled run."""
+    (sessions of their own) and the module process a step started would go on, or start the
+    next step with the run's files gone. The worker kills them when it reaps the canceled
+    run."""
     config = write_worker_config(tmp_path / "kojid.conf", hub, str(tmp_path / "work"))
     runs_dir = str(tmp_path / "work" / "state" / "runs")
     proc = WorkerProcess(config, str(tmp_path / "worker.log")).start()
     try:
         task_id = hub.make_task("sleep", [120])
-        # the sleep step (ansible.builtin.wait_for) runs in the playbook's module server,
-        # right after the task was claimed
+        # the sleep step (ansible.builtin.wait_for, a module in an interpreter of its own)
+        # runs right after the task was claimed
         wait_for(lambda: hub.task_info(task_id)["state"] == koji.TASK_STATES["OPEN"], 120,
                  what="the task to open")
         running = []
 
         def sleep_step_running():
-            # a module still there 1.5 s later (the claim before it is over in a moment)
-            first = set(module_run_pids(runs_dir))
+            # a step process still there 1.5 s later (the claim before it is over in a moment)
+            first = set(step_pids(runs_dir))
             time.sleep(1.5)
-            running[:] = sorted(first & set(module_run_pids(runs_dir)))
-            return len(running) == 1
+            running[:] = sorted(first & set(step_pids(runs_dir)))
+            return len(running) >= 1
 
         wait_for(sleep_step_running, 120, what="the sleep step to run")
-        module_pid = running[0]
         hub.admin_session().cancelTask(task_id)
         wait_for(lambda: "task %d (sleep) done in" % task_id in proc.log(), 60,
                  what="the worker to reap the canceled task")
         wait_for(lambda: playbook_pids(runs_dir) == [], 10,
                  what="the canceled playbook's processes to go")
-        assert process_gone(module_pid)
+        assert all(process_gone(pid) for pid in running)
         assert hub.task_info(task_id)["state"] == CANCELED
         assert worker_alive(proc)
     finally:
         proc.stop()
 
 
-def test_a_finished_playbook_leaves_no_module_server(tmp_path, hub, buildroot_image):
-    """Modules run in the playbook's module server; the worker stops it (SIGTERM) when the
-    playbook ends, so nothing of the run is left to kill."""
+def test_a_finished_playbook_leaves_no_process(tmp_path, hub, buildroot_image):
+    """A playbook that ends leaves nothing of its run behind (its steps ran in its own
+    process and its task workers, which end with it): the worker has nothing to kill."""
     config = write_worker_config(tmp_path / "kojid.conf", hub, str(tmp_path / "work"))
     runs_dir = str(tmp_path / "work" / "state" / "runs")
     proc = WorkerProcess(config, str(tmp_path / "worker.log")).start()
     try:
         task_id = hub.make_task("sleep", [3])
-        wait_for(lambda: len(module_run_pids(runs_dir)) == 1, 120, what="the sleep step to run")
+        wait_for(lambda: len(step_pids(runs_dir)) >= 1, 120, what="the sleep step to run")
         assert hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=120)["state"] == CLOSED
         wait_for(lambda: "task %d (sleep) done in" % task_id in proc.log(), 60,
                  what="the worker to reap the task")

@@ -1,10 +1,12 @@
-"""What the daemon reads from a task playbook's ansible-runner events: the current step, the
-buildroot cache lookups, the moment the playbook closed or failed its task (the slot is free
-then) and whether the playbook removed its container itself."""
+"""What the daemon reads from a task playbook's ansible-runner events: the current step (the
+Ansible task that starts) and, from the steps' results, only what the modules report to it on
+purpose (``module_common.DAEMON_REPORT_KEY``): the task closed or failed (the slot is free
+then), the task's container used or removed by the playbook, buildroot cache lookups."""
 
 import os
 import sys
 
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_claim
 
 from koji_adjutant.worker import daemon, status
@@ -17,9 +19,12 @@ def new_run():
     return daemon.TaskRun(claim, "/tmp/task-7", "/tmp/run-7", "session", CONTAINER)
 
 
-def ok(action, res):
-    return {"event": "runner_on_ok",
-            "event_data": {"task_action": action, "res": res}}
+def ok(action, res, event="runner_on_ok"):
+    return {"event": event, "event_data": {"task_action": action, "res": res}}
+
+
+def reported(**facts):
+    return module_common.daemon_report(**facts)
 
 
 def test_close_ends_the_task_and_wakes_the_daemon():
@@ -29,45 +34,54 @@ def test_close_ends_the_task_and_wakes_the_daemon():
                   "event_data": {"task": "Upload the results and close the task"}},
                  metrics, lambda: woken.append(True))
     assert run.step == "Upload the results and close the task" and not run.task_ended
-    # an upload that leaves the task open (state=uploaded) does not end it
-    run.on_event(ok("koji_adjutant.builder.koji_upload", {"task_state": "OPEN"}), metrics,
+    # a result without the report (an upload that leaves the task open) does not end it,
+    # whatever else it says
+    run.on_event(ok("koji_adjutant.builder.koji_upload", {"task_state": "CLOSED"}), metrics,
                  lambda: woken.append(True))
     assert not run.task_ended and woken == []
-    run.on_event(ok("koji_adjutant.builder.koji_upload", {"task_state": "CLOSED"}), metrics,
+    run.on_event(ok("koji_adjutant.builder.koji_upload",
+                    dict(task_state="CLOSED", **reported(task_ended="CLOSED"))), metrics,
                  lambda: woken.append(True))
     assert run.task_ended and woken == [True]
     assert run.ended_state == "CLOSED"  # the reaping need not ask the hub
 
 
-def test_failed_task_ends_too_and_a_canceled_one_does_not_by_this_event():
+def test_the_report_is_read_from_any_step_and_only_for_ended_states():
+    """The daemon does not look at which module reported: a step of another name (a module
+    a later playbook uses to end a task) is read the same way."""
     run = new_run()
-    run.on_event(ok("koji_upload", {"task_state": "CANCELED"}), status.WorkerMetrics())
+    run.on_event(ok("some_other_step", reported(task_ended="CANCELED")), status.WorkerMetrics())
     assert not run.task_ended
-    run.on_event(ok("koji_upload", {"task_state": "FAILED"}), status.WorkerMetrics())
+    run.on_event(ok("some_other_step", reported(task_ended="FAILED")), status.WorkerMetrics())
     assert run.task_ended and run.ended_state == "FAILED"
 
 
-def test_container_removed_only_by_an_absent_step_of_its_own_container():
+def test_container_state_follows_the_reports_of_its_own_container():
     run = new_run()
     metrics = status.WorkerMetrics()
-    step = "koji_adjutant.builder.podman_build_step"
-    run.on_event(ok(step, {"container": CONTAINER,
-                           "invocation": {"module_args": {"state": "present"}}}), metrics)
-    run.on_event(ok(step, {"container": "another",
-                           "invocation": {"module_args": {"state": "absent"}}}), metrics)
+    run.on_event(ok("koji_adjutant.builder.koji_task_claim", {"changed": False}), metrics)
+    assert not run.container_used  # tagBuild, newRepo ...: the daemon has nothing to end
+    # a step that failed may have left one: its failed result reports it
+    run.on_event(ok("podman_build_step",
+                    dict(msg="podman run failed",
+                         **reported(container=CONTAINER, container_state="running")),
+                    event="runner_on_failed"), metrics)
+    assert run.container_used and not run.container_removed
+    run.on_event(ok("podman_build_step",
+                    reported(container="another", container_state="removed")), metrics)
     assert not run.container_removed
-    run.on_event(ok(step, {"container": CONTAINER,
-                           "invocation": {"module_args": {"state": "absent"}}}), metrics)
+    run.on_event(ok("podman_build_step",
+                    reported(container=CONTAINER, container_state="removed")), metrics)
     assert run.container_removed
 
 
 def test_cache_lookups_are_counted():
     run = new_run()
     metrics = status.WorkerMetrics()
-    cache = "koji_adjutant.builder.podman_buildroot_cache"
-    run.on_event(ok(cache, {"hit": True, "cache_key": "abc"}), metrics)
-    run.on_event(ok(cache, {"hit": False, "cache_key": "abc"}), metrics)
-    run.on_event(ok(cache, {"hit": False, "cache_key": ""}), metrics)  # no cache for it
+    run.on_event(ok("podman_buildroot_cache", reported(buildroot_cache="hit")), metrics)
+    run.on_event(ok("podman_buildroot_cache", reported(buildroot_cache="miss")), metrics)
+    # a lookup with the cache off reports nothing, and a result's own keys are not read
+    run.on_event(ok("podman_buildroot_cache", {"hit": True, "cache_key": "abc"}), metrics)
     text = metrics.render([])
     assert 'koji_adjutant_buildroot_cache_lookups_total{result="hit"} 1' in text
     assert 'koji_adjutant_buildroot_cache_lookups_total{result="miss"} 1' in text
@@ -99,23 +113,6 @@ def test_a_real_run_tracks_its_steps_and_writes_no_event_files(tmp_path):
     assert sorted(os.listdir(artifacts / "job_events")) == []
 
 
-def test_container_use_is_noted_from_any_container_step_until_removed():
-    run = new_run()
-    metrics = status.WorkerMetrics()
-    run.on_event(ok("koji_adjutant.builder.koji_task_claim", {}), metrics)
-    assert not run.container_used  # tagBuild, newRepo ...: the daemon has nothing to end
-    failed = {"event": "runner_on_failed",
-              "event_data": {"task_action": "koji_adjutant.builder.podman_build_step",
-                             "res": {"msg": "podman run failed"}}}
-    run.on_event(failed, metrics)
-    assert run.container_used  # a failed start may have left one
-    run = new_run()
-    run.on_event(ok("koji_adjutant.builder.podman_build_step",
-                    {"container": CONTAINER,
-                     "invocation": {"module_args": {"state": "absent"}}}), metrics)
-    assert run.container_removed and not run.container_used
-
-
 class FakeRunner(object):
     def __init__(self, status):
         self.status = status
@@ -139,9 +136,9 @@ def test_the_daemon_ends_the_container_a_reaped_run_may_have_left(monkeypatch):
     assert ended_containers(monkeypatch, run) == []
     run.runner = FakeRunner("successful")  # ended well without a container: nothing
     assert ended_containers(monkeypatch, run) == []
-    run.container_used = True  # ended well after using it: ended
+    run.container_state = "running"  # ended well after using it: ended
     assert ended_containers(monkeypatch, run) == [(CONTAINER, "/state")]
-    run.container_removed, run.ended_state = True, "CLOSED"  # the playbook removed it itself
+    run.container_state, run.ended_state = "removed", "CLOSED"  # the playbook removed it
     assert ended_containers(monkeypatch, run) == []
     for status_, canceled in (("failed", False), ("canceled", True), ("timeout", False)):
         run = new_run()  # stopped, crashed or failed: ended whether it was seen used or not

@@ -30,9 +30,6 @@ def test_adjutant_section_and_environment_override(tmp_path):
     ("[adjutant]\nno_such_key = 1\n", "[adjutant] no_such_key: unknown setting"),
     ("[adjutant]\ncontainer_timeouts = pull=abc\n", "container_timeouts"),
     ("[adjutant]\nmonitoring_bind = nohost\n", "monitoring_bind"),
-    ("[adjutant]\nplaybook_strategy = koji_adjutant.linear_blocking\n",
-     "[adjutant] playbook_strategy = 'koji_adjutant.linear_blocking': expected a plugin name"),
-    ("[adjutant]\nplaybook_strategy = linear; rm -rf\n", "[adjutant] playbook_strategy"),
 ])
 def test_bad_values_name_the_key(tmp_path, extra, message):
     with pytest.raises(config_lib.ConfigError) as excinfo:
@@ -50,3 +47,15 @@ def test_bad_kojid_value_and_missing_topurl(tmp_path):
 def test_env_override_is_validated(tmp_path):
     with pytest.raises(config_lib.ConfigError, match="KOJI_ADJUTANT_POLICY_ENABLED"):
         load(tmp_path, BASE, environ={"KOJI_ADJUTANT_POLICY_ENABLED": "maybe"})
+
+
+def test_retired_settings_are_accepted_and_listed(tmp_path):
+    """module_server, playbook_server and playbook_strategy no longer do anything: a
+    kojid.conf (or the environment) that still sets them loads, and the daemon names them in
+    a warning at start-up (config.ignored_settings)."""
+    config = load(tmp_path, BASE + "[adjutant]\nmodule_server = false\n"
+                  "playbook_strategy = koji_adjutant.builder.linear_blocking\n",
+                  environ={"KOJI_ADJUTANT_PLAYBOOK_SERVER": "true"})
+    assert config.ignored_settings == ["module_server", "playbook_strategy", "playbook_server"]
+    assert not hasattr(config, "module_server")
+    assert load(tmp_path, BASE).ignored_settings == []
