@@ -8,7 +8,7 @@ PYTEST := .venv/bin/pytest
 # beside containers.podman and ansible.posix).
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 
-.PHONY: setup image demo test test-fast test-devhub test-e2e molecule bench sanity lint clean
+.PHONY: setup image demo test test-fast test-devhub test-e2e test-matrix molecule bench sanity lint clean
 
 setup:
 	bash scripts/setup-host.sh
@@ -20,9 +20,11 @@ image: setup
 demo: image
 	$(PYTHON) -m koji_adjutant_devhub.demo
 
-## Everything CI runs: the pytest suites, then every role's molecule scenario.
+## Everything CI runs: the pytest suites, the ansible-core matrix, then every role's molecule
+## scenario.
 test: image
 	$(PYTEST) -ra tests
+	$(MAKE) test-matrix
 	$(MAKE) molecule
 
 test-devhub: setup
@@ -30,6 +32,13 @@ test-devhub: setup
 
 test-e2e: image
 	$(PYTEST) -ra tests/e2e
+
+## The unit tests and the buildArch and build end-to-end tests on each supported ansible-core
+## minor release, a venv each in build/matrix/ (scripts/ansible-matrix.sh). Some releases only:
+## make test-matrix MATRIX_RELEASES="2.16 2.21"
+MATRIX_RELEASES ?=
+test-matrix: image
+	bash scripts/ansible-matrix.sh $(MATRIX_RELEASES)
 
 ## molecule test of every role (podman driver, local images, no registry).
 molecule:

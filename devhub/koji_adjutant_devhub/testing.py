@@ -47,6 +47,18 @@ def subprocess_env(env=None):
     return env
 
 
+# The interpreter DevHub runs the server on, when not this one: scripts/ansible-matrix.sh runs
+# the tests (and so the worker) on Pythons without the rpm bindings, which the hub needs for
+# the rpms it imports, as a real hub has its own Python on its own machine.
+PYTHON_ENV = 'KOJI_ADJUTANT_DEVHUB_PYTHON'
+
+
+def server_python(environ=None):
+    """The interpreter of the dev hub server: ``$KOJI_ADJUTANT_DEVHUB_PYTHON``, else this one."""
+    environ = os.environ if environ is None else environ
+    return environ.get(PYTHON_ENV) or sys.executable
+
+
 def _state_number(state):
     if isinstance(state, int):
         return state
@@ -135,7 +147,7 @@ class DevHub(object):
         port_file = os.path.join(self.topdir, '.devhub-port')
         if os.path.exists(port_file):
             os.unlink(port_file)
-        cmd = [sys.executable, '-m', 'koji_adjutant_devhub', 'serve', '--topdir', self.topdir,
+        cmd = [server_python(), '-m', 'koji_adjutant_devhub', 'serve', '--topdir', self.topdir,
                '--host', self.bind_host, '--port', str(port), '--port-file', port_file,
                '--scheduler-interval', str(self.scheduler_interval)]
         if self.tls:
