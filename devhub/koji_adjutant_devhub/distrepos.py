@@ -188,8 +188,9 @@ def dist_repo_move(hub, repo_id, uploadpath, arch):
     for rpmpath, dst in links:
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         if os.path.exists(dst):
-            # (kojihub gives the message and the path as two arguments)
-            raise koji.GenericError('File already in repo: %s', dst)
+            # kojihub gives the message and the path as two arguments, and clients see the
+            # fault string that makes
+            raise koji.GenericError('File already in repo: %s', dst)  # pylint: disable=raising-format-tuple
         try:
             os.link(rpmpath, dst)
         except OSError as e:
