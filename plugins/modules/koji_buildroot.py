@@ -30,16 +30,10 @@ description:
     C(always) section so a failed task's buildroot is expired too.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
-  - koji_adjutant.builder.attributes.ACTION_GROUP
+  - koji_adjutant.builder.attributes.ACTION_GROUP_TASK
   - koji_adjutant.builder.hub
   - koji_adjutant.builder.hub.TASK
 attributes:
-  action_group:
-    support: full
-    membership:
-      - koji_adjutant.builder.worker_config
-      - koji_adjutant.builder.task_session
-      - koji_adjutant.builder.task
   check_mode:
     support: partial
     details: In check mode the repo and tag are read but nothing is created or changed on the hub.

@@ -26,16 +26,10 @@ description:
     C(ignore_success). An SMTP error fails the module, so the task fails, as with kojid.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
-  - koji_adjutant.builder.attributes.ACTION_GROUP
+  - koji_adjutant.builder.attributes.ACTION_GROUP_TASK
   - koji_adjutant.builder.hub
   - koji_adjutant.builder.hub.TASK
 attributes:
-  action_group:
-    support: full
-    membership:
-      - koji_adjutant.builder.worker_config
-      - koji_adjutant.builder.task_session
-      - koji_adjutant.builder.task
   check_mode:
     support: full
     details: In check mode the mail is composed but not sent.

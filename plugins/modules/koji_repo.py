@@ -28,16 +28,10 @@ description:
   - C(state=done) (newRepo) - C(host.repoDone(repo_id, {arch - [uploadpath, files]})).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
-  - koji_adjutant.builder.attributes.ACTION_GROUP
+  - koji_adjutant.builder.attributes.ACTION_GROUP_TASK
   - koji_adjutant.builder.hub
   - koji_adjutant.builder.hub.TASK
 attributes:
-  action_group:
-    support: full
-    membership:
-      - koji_adjutant.builder.worker_config
-      - koji_adjutant.builder.task_session
-      - koji_adjutant.builder.task
   check_mode:
     support: none
   diff_mode:

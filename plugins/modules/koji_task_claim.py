@@ -27,15 +27,9 @@ description:
     number or type fail the module with C(koji_fault=ParameterError).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
-  - koji_adjutant.builder.attributes.ACTION_GROUP
+  - koji_adjutant.builder.attributes.ACTION_GROUP_TASK
   - koji_adjutant.builder.hub
 attributes:
-  action_group:
-    support: full
-    membership:
-      - koji_adjutant.builder.worker_config
-      - koji_adjutant.builder.task_session
-      - koji_adjutant.builder.task
   check_mode:
     support: partial
     details: In check mode the task is looked up and reported but not opened; no check-in.

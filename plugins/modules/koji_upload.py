@@ -31,16 +31,10 @@ description:
     task a module call of its own for it.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
-  - koji_adjutant.builder.attributes.ACTION_GROUP
+  - koji_adjutant.builder.attributes.ACTION_GROUP_TASK
   - koji_adjutant.builder.hub
   - koji_adjutant.builder.hub.TASK
 attributes:
-  action_group:
-    support: full
-    membership:
-      - koji_adjutant.builder.worker_config
-      - koji_adjutant.builder.task_session
-      - koji_adjutant.builder.task
   check_mode:
     support: full
   diff_mode:

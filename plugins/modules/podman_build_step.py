@@ -50,16 +50,10 @@ description:
     clean-up removes the container a moment later (no podman call); otherwise C(podman rm).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
-  - koji_adjutant.builder.attributes.ACTION_GROUP
+  - koji_adjutant.builder.attributes.ACTION_GROUP_TASK
   - koji_adjutant.builder.hub
   - koji_adjutant.builder.hub.TASK
 attributes:
-  action_group:
-    support: full
-    membership:
-      - koji_adjutant.builder.worker_config
-      - koji_adjutant.builder.task_session
-      - koji_adjutant.builder.task
   check_mode:
     support: partial
     details: In check mode nothing is started or run; the command that would run is returned.

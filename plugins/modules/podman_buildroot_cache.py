@@ -29,14 +29,8 @@ description:
     commits do nothing.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
-  - koji_adjutant.builder.attributes.ACTION_GROUP
+  - koji_adjutant.builder.attributes.ACTION_GROUP_TASK
 attributes:
-  action_group:
-    support: full
-    membership:
-      - koji_adjutant.builder.worker_config
-      - koji_adjutant.builder.task_session
-      - koji_adjutant.builder.task
   check_mode:
     support: partial
     details: Lookups run in check mode; commits and pruning report what they would do.
