@@ -32,7 +32,7 @@ TAG = "packaging-build"
 # what the collection artifact may hold
 ARTIFACT_FILES = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "COPYING",
                   "meta/runtime.yml", "docs/architecture.md", "docs/operator-guide.md",
-                  "docs/buildroot-images.md"}
+                  "docs/buildroot-images.md", "docs/benchmarks.md"}
 ARTIFACT_TREES = ("plugins/", "playbooks/", "roles/")
 COLLECTION_IN_WHEEL = "ansible_collections/koji_adjutant/builder/"
 
