@@ -46,6 +46,19 @@ from .query import apply_query_opts
 from .tasks import Task, task_set_wait, task_unwait, task_wait, task_wait_results
 
 
+def _build_task_opts(sess, priority, channel):
+    """makeTask options of a build or chainbuild task, as kojihub sets them: the priority
+    relative to the default (a negative one, higher, for admins only) and the channel."""
+    task_opts = {}
+    if priority:
+        if priority < 0 and not sess.hasPerm('admin'):
+            raise koji.ActionNotAllowed('only admins may create high-priority tasks')
+        task_opts['priority'] = koji.PRIO_DEFAULT + priority
+    if channel:
+        task_opts['channel'] = channel
+    return task_opts
+
+
 def _session():
     return context.session()
 
@@ -657,13 +670,7 @@ class RootExports(object):
         if not isinstance(src, str):
             raise koji.ParameterError("Invalid type for value '%s': %s, expected type %s"
                                       % (src, type(src), str))
-        task_opts = {}
-        if priority:
-            if priority < 0 and not sess.hasPerm('admin'):
-                raise koji.ActionNotAllowed('only admins may create high-priority tasks')
-            task_opts['priority'] = koji.PRIO_DEFAULT + priority
-        if channel:
-            task_opts['channel'] = channel
+        task_opts = _build_task_opts(sess, priority, channel)
         return tasks.make_task(self.hub, 'build', [src, target, opts], **task_opts)
 
     def chainBuild(self, srcs, target, opts=None, priority=None, channel=None):
@@ -680,13 +687,7 @@ class RootExports(object):
                                       % (srcs, type(srcs), list))
         if not opts:
             opts = {}
-        task_opts = {}
-        if priority:
-            if priority < 0 and not sess.hasPerm('admin'):
-                raise koji.ActionNotAllowed('only admins may create high-priority tasks')
-            task_opts['priority'] = koji.PRIO_DEFAULT + priority
-        if channel:
-            task_opts['channel'] = channel
+        task_opts = _build_task_opts(sess, priority, channel)
         return tasks.make_task(self.hub, 'chainbuild', [srcs, target, opts], **task_opts)
 
     def distRepo(self, tag, keys, **task_opts):
