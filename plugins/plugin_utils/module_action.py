@@ -46,8 +46,7 @@ class ModuleExit(BaseException):
 class ControllerModule(object):
     """What ``run_module`` uses of ``AnsibleModule``, for a run inside an action plugin."""
 
-    def __init__(self, name, params, check_mode=False):
-        self._name = name
+    def __init__(self, params, check_mode=False):
         self.params = params
         self.check_mode = check_mode
         self._warnings = []
@@ -108,7 +107,7 @@ def run_in_controller(module, args, check_mode=False):
             message = "%s module: %s" % (name, message)
         return {"failed": True, "msg": message,
                 "invocation": {"module_args": args}}
-    controller_module = ControllerModule(name, validation.validated_parameters, check_mode)
+    controller_module = ControllerModule(validation.validated_parameters, check_mode)
     try:
         module.run_module(controller_module)
     except ModuleExit as end:
