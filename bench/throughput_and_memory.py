@@ -33,7 +33,6 @@ Runs against the embedded dev hub on loopback; prints figures, asserts nothing.
 """
 
 import argparse
-import importlib.metadata
 import math
 import os
 import signal
@@ -48,12 +47,13 @@ import uuid
 import koji
 
 from koji_adjutant.images import ensure_buildroot_image
+from koji_adjutant.worker.daemon import ansible_core_version
 from koji_adjutant_devhub.testing import DevHub, write_worker_config
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(REPO_ROOT, "tests", "data", "specs", "noarch-data.spec")
 # the release the worker's task playbooks run with (the worker's own ansible-core)
-ANSIBLE_CORE = importlib.metadata.version("ansible-core")
+ANSIBLE_CORE = ansible_core_version()
 
 
 def rss_mb(pid):
