@@ -24,6 +24,7 @@ repos, ``--zck``), and every regular file is uploaded with a ``repo_manifest`` f
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -299,6 +300,11 @@ def createrepo_command(config, repo_dir, container_dir, subrepo, groupdata, oldp
         cmd.append("--deltas")
         for path in oldpkgs:
             cmd += ["--oldpackagedirs", path]
+            # kojid names only the repo's top directory; createrepo_c looks for old rpms at
+            # the top of each directory it is given, and the rpms of a dist repo are in
+            # <arch>/Packages/<letter>/: name those too, or no delta is ever made
+            for letter_dir in sorted(glob.glob(os.path.join(path, "*", "Packages", "*"))):
+                cmd += ["--oldpackagedirs", letter_dir]
     if opts.get("zck"):
         cmd.append("--zck")
     if opts.get("zck_dict_dir"):
