@@ -152,7 +152,7 @@ entries:
   type: list
   elements: str
 result:
-  description: The task result - C(Dist repository #N successfully generated) (planned) or null (collected).
+  description: The task result - the text "Dist repository #N successfully generated" (planned) or null (collected).
   returned: state=planned or collected
   type: raw
 """

@@ -21,6 +21,7 @@ DIST_OPTS = {"arch": ["x86_64"], "comps": None, "delta": [], "event": 5, "volume
              "skip_missing_signatures": False, "allow_missing_signatures": True,
              "zck": False, "zck_dict_dir": None, "write_signed_rpms": False, "latest": True}
 
+
 @pytest.mark.parametrize("method, request_, text", [
     ("buildArch", [{"__method__": "buildArch", "pkg": "x.src.rpm"}],
      "Invalid signature for buildArch: missing required argument 'root'"),
