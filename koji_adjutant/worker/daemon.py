@@ -538,6 +538,7 @@ class Worker(object):
             "koji_session_file": session_file,
             "koji_task_dir": task_dir,
             "rpmbuild_timeout": self.config.rpmbuild_timeout,
+            "dynamic_buildrequires_max_loops": self.config.dynamic_buildrequires_max_loops,
             "koji_wait_poll_interval": self.config.subtask_poll_interval,
             "koji_waitrepo_poll_interval": self.config.waitrepo_poll_interval,
             # for the restart and restartVerify tasks
