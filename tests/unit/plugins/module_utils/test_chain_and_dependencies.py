@@ -72,9 +72,9 @@ def test_the_next_level_waits_for_the_nvrs_then_the_builds_made():
 
 
 def test_dependant_task_requests_become_subtask_specs():
-    specs = subtasks.requests_to_specs([["tagBuild", [3, 77, None, 2], {"priority": 15,
-                                                                         "nosuch": 1}],
-                                        ["sleep", [1]]])
+    requests = [["tagBuild", [3, 77, None, 2], {"priority": 15, "nosuch": 1}],
+                ["sleep", [1]]]
+    specs = subtasks.requests_to_specs(requests)
     assert specs == [{"method": "tagBuild", "arglist": [3, 77, None, 2], "priority": 15},
                      {"method": "sleep", "arglist": [1]}]
     for bad in (["sleep"], "sleep", ["sleep", "1"], [1, []], ["sleep", [], "x"]):
