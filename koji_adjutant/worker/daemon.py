@@ -129,9 +129,10 @@ class TaskRun(object):
         starts), and what the steps report to the daemon on purpose, the
         ``module_common.DAEMON_REPORT_KEY`` of their results: the task ended on the hub
         (``task_ended`` is called then), the task's container used or removed, buildroot
-        cache lookups, a stop of the worker (``stop`` is called then).  Nothing else of a step's result is read.  Returns False: the event
-        is not written to the run's ``artifacts/task/job_events`` (nothing reads those files,
-        and the run's directory goes when the run is reaped)."""
+        cache lookups, a stop of the worker (``stop`` is called then).  Nothing else of a
+        step's result is read.  Returns False: the event is not written to the run's
+        ``artifacts/task/job_events`` (nothing reads those files, and the run's directory goes
+        when the run is reaped)."""
         data = event.get("event_data") or {}
         kind = event.get("event")
         if kind == "playbook_on_task_start":
