@@ -128,7 +128,9 @@ commands:
   type: list
   elements: dict
 mounts:
-  description: The container's read-only mounts (O(koji_adjutant.builder.podman_build_step#module:mounts)) - the topdir, a C(zck_dict_dir) outside it, each at its own path.
+  description:
+    - The container's read-only mounts (O(koji_adjutant.builder.podman_build_step#module:mounts)).
+    - The topdir, and a C(zck_dict_dir) outside it, each at its own path.
   returned: state=prepared
   type: list
   elements: dict

@@ -249,8 +249,8 @@ def test_second_repo_updates_and_makes_deltas(tmp_path, hub, worker):
         primary_names(top)
     drpms = os.listdir(os.path.join(top, "drpms"))
     assert "%s-1.0-1_2.0-1.x86_64.drpm" % name in drpms
-    assert '<data type="prestodelta">' in open(os.path.join(top, "repodata",
-                                                           "repomd.xml")).read()
+    repomd = os.path.join(top, "repodata", "repomd.xml")
+    assert '<data type="prestodelta">' in open(repomd).read()
     # a delta base that is not a dist repo
     buildroot_repo = session.getRepo(tag)["id"]
     task_id, _repo, _out = dist_repo(hub, tmp_path, tag, "--allow-missing-signatures",
