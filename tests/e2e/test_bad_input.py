@@ -180,6 +180,66 @@ def param_cases():
     cases += _count_and_type_cases(
         "buildNotification", build_note, ["recipients", "build", "target", "weburl"],
         [(0, "recipients", ["a@example.com"]), (1, "build", [None, 3]), (3, "weburl", [1])])
+
+    def dist_opts(c):
+        return {"arch": ["x86_64"], "event": None, "latest": False, "inherit": False,
+                "multilib": False, "skip_missing_signatures": False,
+                "allow_missing_signatures": True}
+
+    cases += _count_and_type_cases(
+        "chainbuild", lambda c: [[["%s/scm-pkg.git#main" % c.git_url]], "no-such-target", {}],
+        ["srcs", "target"],
+        [(0, "srcs", ["git://x/y#z", None]), (1, "target", [None, 1]), (2, "opts", ["x"])],
+        extra=[case("chainbuild-no-levels", "chainbuild", [[], "t", {}],
+                    r"Invalid parameter 'srcs' for chainbuild: no build levels", PE),
+               case("chainbuild-empty-level", "chainbuild", [[["a-1-1"], []], "t", {}],
+                    r"Invalid parameter 'srcs' for chainbuild: level 1 must be a non-empty list",
+                    PE),
+               case("chainbuild-level-not-list", "chainbuild", [["a-1-1"], "t", {}],
+                    r"Invalid parameter 'srcs' for chainbuild: level 0 must be a non-empty list",
+                    PE),
+               case("chainbuild-scratch", "chainbuild",
+                    lambda c: [[["%s/scm-pkg.git#main" % c.git_url]], TAG, {"scratch": True}],
+                    r"--scratch is not allowed with chain-builds", BE)])
+    cases += _count_and_type_cases(
+        "dependantTask", lambda c: [[], [["sleep", [0]]]], ["wait_list", "task_list"],
+        [(0, "wait_list", ["1", None]), (1, "task_list", ["sleep", None])],
+        extra=[case("dependantTask-entry-%s" % _slug(entry), "dependantTask", [[], [entry]],
+                    r"Invalid parameter 'task_list' for dependantTask: entry 0 must be "
+                    r"\[method, arglist\]", PE)
+               for entry in (["sleep"], "sleep", [None, [0]], ["sleep", 0], ["sleep", [0], 3],
+                             ["sleep", [0], {}, 4])])
+    cases += _count_and_type_cases(
+        "distRepo", lambda c: [TAG, c.repo_id, [], dist_opts(c)],
+        ["tag", "repo_id", "keys", "task_opts"],
+        [(0, "tag", [None, [TAG]]), (1, "repo_id", ["1", None]), (2, "keys", ["abc", None]),
+         (3, "task_opts", [None, "x"])],
+        extra=[case("distRepo-opts-missing", "distRepo", lambda c: [TAG, c.repo_id, [], {}],
+                    r"Invalid parameter 'task_opts' for distRepo: missing event, latest", PE),
+               case("distRepo-arch-shell", "distRepo",
+                    lambda c: [TAG, c.repo_id, [], dict(dist_opts(c), arch=["x86_64;true"])],
+                    r"Invalid parameter 'task_opts' for distRepo: arch must be a list of arch "
+                    r"names", PE),
+               case("distRepo-key-number", "distRepo",
+                    lambda c: [TAG, c.repo_id, [1], dist_opts(c)],
+                    r"Invalid parameter 'keys' for distRepo: signing keys must be strings",
+                    PE)])
+    cases += _count_and_type_cases(
+        "createdistrepo", lambda c: [TAG, c.repo_id, "x86_64", [], dist_opts(c)],
+        ["tag", "repo_id", "arch", "keys", "opts"],
+        [(1, "repo_id", ["1"]), (2, "arch", [1, None]), (4, "opts", [None, []])],
+        extra=[case("createdistrepo-arch-path", "createdistrepo",
+                    lambda c: [TAG, c.repo_id, "../x86_64", [], dist_opts(c)],
+                    r"Invalid parameter 'arch' for createdistrepo: .*not an arch name", PE),
+               case("createdistrepo-delta-text", "createdistrepo",
+                    lambda c: [TAG, c.repo_id, "x86_64", [], dict(dist_opts(c), delta=["1"])],
+                    r"Invalid parameter 'opts' for createdistrepo: delta must be a list of "
+                    r"repo ids", PE),
+               case("createdistrepo-not-dist", "createdistrepo",
+                    lambda c: [TAG, c.repo_id, "x86_64", [], dist_opts(c)],
+                    r"Repo \d+ not in INIT state \(got READY\)")])
+    # a shutdown task with a parameter is refused before it stops anything
+    cases += [case("shutdown-one-param", "shutdown", [1], _sig("shutdown") + "too many", PE)]
     # new-style requests: one struct with __method__
     cases += [
         case("buildArch-new-style-missing", "buildArch",
