@@ -22,8 +22,8 @@ import uuid
 import koji
 import pytest
 
-from e2e_support import (HERE, HOST_NAME, TAG, WorkerProcess, build_arch_task, task_container,
-                         task_fault, wait_container_removed, wait_for, write_worker_config)
+from e2e_support import (HERE, HOST_NAME, TAG, WorkerProcess, build_arch_task, host_address,
+                         task_container, task_fault, wait_container_removed, wait_for, write_worker_config)
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import containers
 from koji_adjutant.images.buildroot import DEFAULT_BUILDROOT_IMAGE
@@ -58,16 +58,6 @@ class Listener(object):
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def host_address():
-    """This host's address on its default route (no packet is sent)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.connect(("192.0.2.1", 9))
-            return sock.getsockname()[0]
-        except OSError:
-            return "127.0.0.1"
 
 
 def external_target():

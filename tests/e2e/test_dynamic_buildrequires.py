@@ -12,7 +12,10 @@ import uuid
 import koji
 import pytest
 
-from e2e_support import WorkerProcess, koji_cli, task_fault, write_worker_config
+from e2e_support import (HOST_NAME, HOST_PASSWORD, WorkerProcess, host_address, koji_cli,
+                         task_fault, write_worker_config)
+
+from koji_adjutant_devhub.testing import DevHub
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPECS = os.path.join(os.path.dirname(HERE), "data", "dynbr-specs")
@@ -24,11 +27,9 @@ def rpmbuild(out, mode, spec):
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@pytest.fixture(scope="module")
-def dyn(tmp_path_factory, hub):
-    """A build target whose build tag has dynbr-dep-a and dynbr-dep-b (only in its koji repo),
-    and the SRPMs of the specs with %generate_buildrequires."""
-    out = tmp_path_factory.mktemp("dynbr")
+def set_up_dynbr(hub, out):
+    """On ``hub``: a build target whose build tag has dynbr-dep-a and dynbr-dep-b (only in its
+    koji repo), and the SRPMs of the specs with %generate_buildrequires uploaded."""
     for spec in ("dynbr-dep-a.spec", "dynbr-dep-b.spec"):
         rpmbuild(out, "-ba", spec)
     for spec in ("dynbr-hello.spec", "dynbr-missing.spec"):
@@ -53,6 +54,11 @@ def dyn(tmp_path_factory, hub):
         srpms[package] = {"file": path, "work": "%s/%s" % (upload_dir, os.path.basename(path))}
     return {"target": name, "build_tag": build_tag, "dest_tag": dest_tag, "repo": repo,
             "srpms": srpms}
+
+
+@pytest.fixture(scope="module")
+def dyn(tmp_path_factory, hub):
+    return set_up_dynbr(hub, tmp_path_factory.mktemp("dynbr"))
 
 
 def build_arch(hub, dyn, package):
@@ -136,3 +142,61 @@ def test_the_round_limit_fails_the_task_naming_it(tmp_path, hub, dyn, buildroot_
     assert "dynamic_buildrequires_max_loops" in str(fault)
     build_log = task_log(hub, task_id, "build.log")
     assert "build dependencies still missing after 1 rounds" in build_log
+
+
+def test_rounds_reach_the_repo_over_topurl_and_build_offline(tmp_path, buildroot_image):
+    """A worker without the topdir reads the koji repo over topurl: each round's rpmbuild -br
+    runs with the container off the network, each install with it connected again, and the
+    build itself offline. (The hub listens on this host's address: a container does not reach
+    the host's loopback.)"""
+    with DevHub(topdir=str(tmp_path / "koji"), host=host_address()) as hub:
+        hub.add_host(HOST_NAME, ["x86_64"], HOST_PASSWORD)
+        setup = set_up_dynbr(hub, tmp_path / "rpms")
+        config = write_worker_config(tmp_path / "kojid.conf", hub, str(tmp_path / "work"),
+                                     extra_kojid={"topdir": str(tmp_path / "no-topdir")})
+        proc = WorkerProcess(config, str(tmp_path / "worker.log")).start()
+        try:
+            task_id = build_arch(hub, setup, "dynbr-hello")
+            info = hub.wait_task(task_id, ["CLOSED", "FAILED"], timeout=TIMEOUT)
+        finally:
+            proc.stop()
+        session = hub.admin_session()
+        assert info["state"] == koji.TASK_STATES["CLOSED"], task_fault(session, task_id)
+        names = sorted(r["name"] for r in session.listRPMs(
+            componentBuildrootID=session.getTaskResult(task_id)["brootid"]))
+        assert "dynbr-dep-a" in names and "dynbr-dep-b" in names
+        root_log = task_log(hub, task_id, "root.log")
+    # the rounds' installs read the repo over topurl
+    assert "generated build dependencies (round 2)" in root_log
+    # the task playbook's record of its steps: taken off the network before each of the three
+    # rounds, connected again before each of the two installs (the build then finds it
+    # offline already)
+    with open(str(tmp_path / "work" / "log" / "tasks" / ("%d.log" % task_id))) as handle:
+        playbook_log = handle.read()
+    def changed(step):
+        return re.findall(r"TASK \[%s[^\n]*\n[^\n]*\nchanged: " % re.escape(step), playbook_log)
+    offline = changed("Take the buildroot off the network")
+    online = changed("Connect the buildroot to the koji repo again")
+    assert (len(offline), len(online)) == (3, 2), playbook_log[-3000:]
+
+
+def test_a_round_that_asks_again_for_what_it_installed_stops_the_loop(tmp_path, buildroot_image):
+    """rpmbuild.sh's guard, in the buildroot image: a round that finds missing what the round
+    before listed (and installed) exits 65 and says so, instead of installing it again."""
+    script = os.path.join(os.path.dirname(HERE), "..", "playbooks", "files", "rpmbuild.sh")
+    out = tmp_path / "srpm"
+    rpmbuild(out, "-bs", "dynbr-missing.spec")
+    srpm = glob.glob(str(out / "SRPMS" / "*.src.rpm"))[0]
+    work = tmp_path / "builddir"
+    work.mkdir()
+    subprocess.run(["cp", srpm, script, str(work)], check=True)
+    # the list the round before wrote: what rpmbuild -br still finds missing
+    (work / "missing").write_text("dynbr-no-such-package\n")
+    run = subprocess.run(
+        ["podman", "run", "--rm", "--network", "none", "-v", "%s:/builddir:z" % work,
+         buildroot_image, "/bin/sh", "/builddir/rpmbuild.sh", "buildrequires",
+         "/builddir/" + os.path.basename(srpm), "noarch", "2", "10", "/builddir/missing"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert run.returncode == 65, run.stdout
+    assert "round 2 asks for nothing new" in run.stdout
+    assert "dynbr-no-such-package" in run.stdout
