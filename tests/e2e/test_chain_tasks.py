@@ -229,11 +229,14 @@ def test_dependant_task_fails_with_its_failed_subtask_and_refuses_bad_requests(h
     assert "entry 0 must be [method, arglist]" in str(task_fault(session, bad))
 
 
-def test_shutdown_task_stops_the_worker_and_frees_the_task(hub, worker):
+def test_shutdown_task_stops_the_worker_and_frees_the_task(tmp_path, hub, worker):
     session = hub.admin_session()
-    host = session.getHost(HOST_NAME)
     wait_for(lambda: session.getHost(HOST_NAME)["ready"], 60, what="the worker checking in")
-    task_id = hub.make_task("shutdown", [], assign=host["id"])
+    # as the operator guide says to make it
+    out = koji_cli(hub, tmp_path, "call", "--python", "makeTask", "'shutdown'", "[]",
+                   "assign='%s'" % HOST_NAME)
+    assert out.returncode == 0, out.stdout
+    task_id = int(out.stdout.strip())
     try:
         wait_for(lambda: worker.proc.poll() is not None, 120, what="the worker to exit")
         assert worker.proc.returncode == 0
