@@ -251,3 +251,22 @@ def test_runroot_failures_name_the_problem(hub, runroot_env):
     fault = str(task_fault(session, last_task(env)["id"]))
     assert "%s: [paths] safe_roots: 'relative/path' is not an absolute path" % env["conf"] \
         in fault, fault
+
+
+def test_runroot_waits_for_a_repo(hub, runroot_env):
+    """A tag without a repo: the task waits with a waitrepo subtask (kojid's [tag, None,
+    None]) for the repo the hub's repo queue has made."""
+    env = runroot_env
+    session = env["session"]
+    tag = "e2e-rr-norepo-%s" % uuid.uuid4().hex[:6]
+    session.createTag(tag, arches="x86_64")
+    hub.add_group(tag, "build", ("bash", "coreutils"))
+    out = runroot(hub, env, "--use-shell", tag, "x86_64", "echo after the wait")
+    assert succeeded(out, env)
+    task = last_task(env)
+    [child] = session.getTaskChildren(task["id"], request=True)
+    assert child["method"] == "waitrepo" and child["request"] == [tag, None, None]
+    assert child["state"] == koji.TASK_STATES["CLOSED"]
+    [broot] = session.listBuildroots(taskID=task["id"])
+    assert broot["repo_id"] == session.getTaskResult(child["id"])["id"]
+    assert runroot_log(hub, task["id"]) == "after the wait\n"

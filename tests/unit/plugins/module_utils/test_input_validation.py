@@ -28,6 +28,17 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_
      "Invalid parameter 'opts' for buildArch: repo_id must be an integer, got '3'"),
     ("build", ["x.src.rpm", None, {"repo_id": True}], "repo_id must be an integer, got True"),
     ("rebuildSRPM", ["x.src.rpm", "tag", {"repo_id": 2.5}], "repo_id must be an integer"),
+    ("runroot", ["tag", "x86_64 && x", "true"], "'arch' for runroot: 'x86_64 && x' is not an"),
+    ("runroot", ["tag", "x86_64", {"a": 1}], "Invalid parameter 'command' for runroot"),
+    ("runroot", ["tag", "x86_64", ["echo", 3]], "'command' for runroot: 3 is not a non-empty"),
+    ("runroot", ["tag", "x86_64", "true", False, ["--setopt=reposdir=/tmp"]],
+     "'packages' for runroot: '--setopt=reposdir=/tmp' is not a name (it starts with '-')"),
+    ("runroot", ["tag", "x86_64", "true", False, "bash"], "Invalid parameter 'packages'"),
+    ("runroot", ["tag", "x86_64", "true", False, [], [None]], "'mounts' for runroot: None"),
+    ("runroot", ["tag", "x86_64", "true", False, [], [], "7"], "Invalid parameter 'repo_id'"),
+    ("runroot", ["tag", "x86_64", "true", False, [], [], True], "Invalid parameter 'repo_id'"),
+    ("runroot", ["tag", "x86_64", "true", False, [], [], None, False, "heavy"],
+     "Invalid parameter 'weight'"),
 ])
 def test_malformed_requests_raise_parameter_error(method, request_, text):
     with pytest.raises(koji.ParameterError) as excinfo:
@@ -43,6 +54,11 @@ def test_malformed_requests_raise_parameter_error(method, request_, text):
     ("buildArch", ["x.src.rpm", "tag", "i686", True, None]),
     ("build", ["x.src.rpm", "target", {"repo_id": None, "scratch": True}]),
     ("createrepo", [1, "ppc64le", None]),
+    ("runroot", ["tag", "noarch", "echo hi"]),
+    ("runroot", ["tag", "x86_64", ["echo", "it's"], False, ["bash"], ["/mnt/x"], 3, True,
+                 2.5, ["/builddir/x.log"], None]),
+    ("runroot", ["tag", "x86_64", "true", {"packages": [], "mounts": [], "repo_id": None,
+                                            "new_chroot": False, "__starstar": True}]),
 ])
 def test_well_formed_requests_pass(method, request_):
     assert isinstance(task_params.parse(method, request_), dict)
