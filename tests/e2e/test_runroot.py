@@ -270,3 +270,22 @@ def test_runroot_waits_for_a_repo(hub, runroot_env):
     [broot] = session.listBuildroots(taskID=task["id"])
     assert broot["repo_id"] == session.getTaskResult(child["id"])["id"]
     assert runroot_log(hub, task["id"]) == "after the wait\n"
+
+
+def test_a_mount_at_the_topdir_replaces_the_repo_mount(hub, runroot_env):
+    """The worker binds a local topdir at its own path for the repo; a runroot.conf mount at
+    that path (kojid's usual /mnt/koji default mount) takes its place."""
+    env = runroot_env
+    koji_dir = env["base"] / "koji-mount"
+    koji_dir.mkdir(exist_ok=True)
+    (koji_dir / "marker").write_text("from runroot.conf\n")
+    env["conf"].write_text("[paths]\ndefault_mounts = {top}\n\n[path0]\nmountpoint = {top}\n"
+                           "path = {src}\nfstype = bind\noptions = ro,bind\n"
+                           .format(top=hub.topdir, src=koji_dir))
+    try:
+        out = runroot(hub, env, "--use-shell", env["tag"], "x86_64",
+                      "cat %s/marker" % hub.topdir)
+    finally:
+        write_runroot_conf(env)
+    assert succeeded(out, env)
+    assert runroot_log(hub, last_task(env)["id"]) == "from runroot.conf\n"
