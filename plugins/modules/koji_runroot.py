@@ -80,10 +80,10 @@ plan:
   type: dict
   contains:
     arch: {description: The buildroot arch., type: str, sample: x86_64}
-    repo_id: {description: The repo of the buildroot, null when a waitrepo subtask must wait for one., type: int}
+    repo_id: {description: "The repo of the buildroot; null when a waitrepo subtask must wait for one.", type: int}
     waitrepo_subtask: {description: The waitrepo subtask (for M(koji_adjutant.builder.koji_subtask)) or null., type: dict}
     packages: {description: Packages to install from the koji repo., type: list, elements: str}
-    mounts: {description: Bind mounts for the container (C(source), C(target), C(mode))., type: list, elements: dict}
+    mounts: {description: "Bind mounts for the container - C(source), C(target), C(mode).", type: list, elements: dict}
     network: {description: Whether the command runs with a network., type: bool}
     command: {description: The argv the container runs., type: list, elements: str}
     command_name: {description: The command's name in the result texts., type: str}

@@ -57,8 +57,9 @@ def test_malformed_requests_raise_parameter_error(method, request_, text):
     ("runroot", ["tag", "noarch", "echo hi"]),
     ("runroot", ["tag", "x86_64", ["echo", "it's"], False, ["bash"], ["/mnt/x"], 3, True,
                  2.5, ["/builddir/x.log"], None]),
-    ("runroot", ["tag", "x86_64", "true", {"packages": [], "mounts": [], "repo_id": None,
-                                            "new_chroot": False, "__starstar": True}]),
+    ("runroot", ["tag", "x86_64", "true",
+                 {"packages": [], "mounts": [], "repo_id": None, "new_chroot": False,
+                  "__starstar": True}]),
 ])
 def test_well_formed_requests_pass(method, request_):
     assert isinstance(task_params.parse(method, request_), dict)
