@@ -28,6 +28,9 @@
 set -Eeuo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly SCRIPT_NAME=ansible-matrix
+# shellcheck source=scripts/lib.sh
+source "$REPO_ROOT/scripts/lib.sh"
 readonly REPO_ROOT
 readonly MATRIX_DIR="$REPO_ROOT/build/matrix"
 readonly SYSTEM_PYTHON=/usr/bin/python3
@@ -37,8 +40,6 @@ readonly SYSTEM_PYTHON=/usr/bin/python3
 readonly HUB_PYTHON="$REPO_ROOT/.venv/bin/python"
 readonly PYENV_DIR="${PYENV_ROOT:-/root/.pyenv}"
 readonly ALL_RELEASES=(2.16 2.17 2.18 2.19 2.20 2.21)
-# Harmless pip noise on machines whose pip.conf names local indexes that do not exist.
-readonly PIP_NOISE_RE="Location 'file:///opt/pypi[^']*' is ignored"
 
 # What runs on each release: every unit test, and the buildArch and build end-to-end tests,
 # which take the main task types through the real worker, dev hub, ansible-runner and podman
@@ -51,16 +52,6 @@ readonly TESTS=(
     tests/e2e/test_build.py
 )
 
-usage() {
-    sed -n '2,/^set -E/{/^set -E/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
-}
-
-log() { printf '==> %s\n' "$*"; }
-note() { printf '    %s\n' "$*"; }
-die() {
-    printf '\nansible-matrix: ERROR: %s\n' "$*" >&2
-    exit 1
-}
 
 # python_for RELEASE: the interpreter that release runs on (or an error naming what is missing).
 python_for() {

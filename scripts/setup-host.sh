@@ -19,6 +19,9 @@
 set -Eeuo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly SCRIPT_NAME=setup-host
+# shellcheck source=scripts/lib.sh
+source "$REPO_ROOT/scripts/lib.sh"
 readonly REPO_ROOT
 readonly VENV="$REPO_ROOT/.venv"
 readonly VENV_PY="$VENV/bin/python"
@@ -34,8 +37,6 @@ readonly BUNDLED_COLLECTIONS=(containers/podman ansible/posix)
 readonly ANSIBLE_TEST_PIP_VERSION=24.2
 readonly PODMAN_CONF=/etc/containers/containers.conf.d/50-koji-adjutant.conf
 readonly CHECK_IMAGE=localhost/koji-adjutant-hostcheck:latest
-# Harmless pip noise on machines whose pip.conf names local indexes that do not exist.
-readonly PIP_NOISE_RE="Location 'file:///opt/pypi[^']*' is ignored"
 
 APT_PACKAGES=(
     podman runc          # containers; runc because crun fails on this VM's hybrid cgroups
@@ -52,16 +53,6 @@ LINT_APT_PACKAGES=(shellcheck)
 WITH_LINT=0
 SUMMARY=()
 
-usage() {
-    sed -n '2,/^set -E/{/^set -E/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
-}
-
-log() { printf '==> %s\n' "$*"; }
-note() { printf '    %s\n' "$*"; }
-die() {
-    printf '\nsetup-host: ERROR: %s\n' "$*" >&2
-    exit 1
-}
 on_error() {
     ((BASH_SUBSHELL == 0)) || exit 1 # report once, from the main shell
     printf '\nsetup-host: ERROR: command failed (line %s): %s\n' "$1" "$2" >&2

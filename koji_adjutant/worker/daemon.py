@@ -13,8 +13,10 @@ Each pass (every ``sleeptime`` seconds, at once again after taking a task):
    fresh private data dir.
 
 On start, OPEN tasks and active buildroots of this host are freed/expired and
-orphan task containers removed.  SIGTERM: kill running work, free its tasks,
-report not ready, log out.  SIGUSR1: take no new work and restart when idle.
+orphan task containers removed.  SIGTERM, or a ``shutdown`` task whose step
+reports ``worker_stop``: kill running work, free its tasks (the shutdown task
+too), report not ready, log out, exit 0.  SIGUSR1: take no new work and restart
+when idle.
 With ``monitoring_enabled`` a status HTTP server (``status.py``) reports what
 the worker is doing and its metrics.
 """
@@ -100,6 +102,8 @@ class TaskRun(object):
         self.container_state = None
         # ansible-runner has reported the playbook's end (its thread ends right after)
         self.playbook_finished = False
+        # a step asked the daemon to stop (a shutdown task): the task is freed, never failed
+        self.stop_requested = False
 
     @property
     def task_ended(self):
@@ -120,14 +124,15 @@ class TaskRun(object):
     def log_dir(self):
         return os.path.join(self.task_dir, "logs")
 
-    def on_event(self, event, metrics, task_ended=None):
+    def on_event(self, event, metrics, task_ended=None, stop=None):
         """ansible-runner event callback: the current step (the name of the Ansible task that
         starts), and what the steps report to the daemon on purpose, the
         ``module_common.DAEMON_REPORT_KEY`` of their results: the task ended on the hub
         (``task_ended`` is called then), the task's container used or removed, buildroot
-        cache lookups.  Nothing else of a step's result is read.  Returns False: the event
-        is not written to the run's ``artifacts/task/job_events`` (nothing reads those files,
-        and the run's directory goes when the run is reaped)."""
+        cache lookups, a stop of the worker (``stop`` is called then).  Nothing else of a
+        step's result is read.  Returns False: the event is not written to the run's
+        ``artifacts/task/job_events`` (nothing reads those files, and the run's directory goes
+        when the run is reaped)."""
         data = event.get("event_data") or {}
         kind = event.get("event")
         if kind == "playbook_on_task_start":
@@ -137,11 +142,15 @@ class TaskRun(object):
         elif kind in STEP_RESULT_EVENTS:
             report = (data.get("res") or {}).get(module_common.DAEMON_REPORT_KEY)
             if isinstance(report, dict):
-                self.on_report(report, metrics, task_ended)
+                self.on_report(report, metrics, task_ended, stop)
         return False
 
-    def on_report(self, report, metrics, task_ended=None):
+    def on_report(self, report, metrics, task_ended=None, stop=None):
         """What one step reported to the daemon (``module_common.daemon_report``)."""
+        if report.get(module_common.WORKER_STOP) == "requested" and not self.stop_requested:
+            self.stop_requested = True
+            if stop is not None:
+                stop(self)
         cache = report.get(module_common.BUILDROOT_CACHE)
         if cache in ("hit", "miss"):
             metrics.cache_lookup(cache == "hit")
@@ -328,8 +337,10 @@ class Worker(object):
         """SIGTERM: kill running work, free its tasks, report not ready, log out."""
         LOG.info("shutting down; %d task(s) running", len(self.runs))
         # playbooks that have ended are reaped as in any pass (their task has closed or
-        # failed: it is not freed, and its log is kept); the rest are stopped and freed
-        for run in [run for run in self.runs.values() if run.finished]:
+        # failed: it is not freed, and its log is kept); the rest are stopped and freed, and
+        # so is a shutdown task that asked for the stop (kojid frees it: it is never closed)
+        for run in [run for run in self.runs.values()
+                    if run.finished and not run.stop_requested]:
             try:
                 self.finish_run(run)
             except Exception:  # as in the main loop: shutting down goes on
@@ -354,6 +365,14 @@ class Worker(object):
         signal.signal(signal.SIGUSR1, self._on_sigusr1)
 
     def _on_sigterm(self, signum, frame):
+        self.stop_requested = True
+        self._wake.set()
+
+    def _on_stop_task(self, run):
+        """A step of ``run`` (a shutdown task) asked the worker to stop: as kojid's
+        ServerExit, the main loop ends and ``shutdown`` frees every task, that one too."""
+        LOG.warning("task %s (%s) asks the worker to stop: shutting down", run.task_id,
+                    run.method)
         self.stop_requested = True
         self._wake.set()
 
@@ -457,6 +476,8 @@ class Worker(object):
             LOG.info("freeing stale tasks: %s", stale)
             self.session.host.freeTasks(stale)
         for task_id, run in list(self.runs.items()):
+            if run.stop_requested:
+                continue  # a shutdown task: freed by shutdown, as kojid frees it
             if run.finished:
                 self.finish_run(run)
             elif task_id not in open_tasks and not run.task_ended:
@@ -538,6 +559,7 @@ class Worker(object):
             "koji_session_file": session_file,
             "koji_task_dir": task_dir,
             "rpmbuild_timeout": self.config.rpmbuild_timeout,
+            "dynamic_buildrequires_max_loops": self.config.dynamic_buildrequires_max_loops,
             "koji_wait_poll_interval": self.config.subtask_poll_interval,
             "koji_waitrepo_poll_interval": self.config.waitrepo_poll_interval,
             # for the restart and restartVerify tasks
@@ -550,7 +572,8 @@ class Worker(object):
             inventory=inventory, envvars=playbook_envvars(self.config, private_dir), ident="task",
             quiet=True,
             cancel_callback=lambda: run.cancel_requested,
-            event_handler=lambda event: run.on_event(event, self.metrics, self._wake.set),
+            event_handler=lambda event: run.on_event(event, self.metrics, self._wake.set,
+                                                     self._on_stop_task),
             finished_callback=lambda _runner: run.on_finished(self._wake.set),
             # the daemon ends the container when it reaps the playbook (end_container): the
             # playbook's own removal step is left out, no step after the task has ended
@@ -854,7 +877,7 @@ def run_worker(config, once=False):
     if once:
         worker.update_tasks()
         worker.get_next_task()
-        while worker.runs:
+        while worker.runs and not worker.stop_requested:
             worker.sleep(0.5)
             worker.update_tasks()
         LOG.info("status: %s", json.dumps(worker.status_report(), default=str))

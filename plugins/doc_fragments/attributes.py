@@ -17,8 +17,12 @@ attributes:
     description: Whether the module reports a diff of what it changed.
 """
 
-    # the description of the action_group attribute, shared by the two fragments below
-    _ACTION_GROUP_DESCRIPTION = r"""
+    # for the modules in some of the collection's action groups (meta/runtime.yml); each
+    # states its membership. (Each fragment is one literal: ansible-test reads them as such.)
+    ACTION_GROUP = r"""
+options: {}
+attributes:
+  action_group:
     description:
       - The C(module_defaults) groups the module is in. The collection has one group per
         option its task modules share, made of the modules that take it -
@@ -28,18 +32,19 @@ attributes:
         options once per play that way.
 """
 
-    # for the modules in some of the collection's action groups (meta/runtime.yml); each
-    # states its membership
-    ACTION_GROUP = r"""
-options: {}
-attributes:
-  action_group:""" + _ACTION_GROUP_DESCRIPTION
-
     # for the modules in all three groups: the membership in one place
     ACTION_GROUP_TASK = r"""
 options: {}
 attributes:
-  action_group:""" + _ACTION_GROUP_DESCRIPTION + r"""    support: full
+  action_group:
+    description:
+      - The C(module_defaults) groups the module is in. The collection has one group per
+        option its task modules share, made of the modules that take it -
+        C(group/koji_adjutant.builder.worker_config) for C(koji_config),
+        C(group/koji_adjutant.builder.task_session) for C(hub_session_file) and
+        C(group/koji_adjutant.builder.task) for C(task_id). The task playbooks set the three
+        options once per play that way.
+    support: full
     membership:
       - koji_adjutant.builder.worker_config
       - koji_adjutant.builder.task_session

@@ -237,6 +237,8 @@ ADJUTANT_OPTIONS = (
     ("waitrepo_poll_interval", _positive(_int), 60),
     ("buildroot_cache", _bool, True),
     ("buildroot_cache_max_images", _positive(_int), 20),
+    # mock's dynamic_buildrequires_max_loops: rounds of rpmbuild -br and dnf at most
+    ("dynamic_buildrequires_max_loops", _positive(_int), 10),
     # kojid's runroot plugin configuration (the same file and format)
     ("runroot_config", _str, "/etc/kojid/plugins/runroot.conf"),
 )

@@ -407,6 +407,18 @@ def disconnect_networks(name):
     return networks
 
 
+def connect_networks(name, networks):
+    """Connect the container to ``networks`` again (those ``disconnect_networks`` named);
+    return the ones it was not connected to before."""
+    out = podman(["container", "inspect", "--format",
+                  "{{range $name, $net := .NetworkSettings.Networks}}{{$name}} {{end}}", name])
+    connected = set(out.stdout.split())
+    added = [network for network in networks if network not in connected]
+    for network in added:
+        podman(["network", "connect", network, name])
+    return added
+
+
 def copy_into(name, source, target):
     """Copy a host file into the container (root-owned, the source's mode), creating the
     target's directory: one ``podman exec`` with the file on stdin (coreutils only)."""

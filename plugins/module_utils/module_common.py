@@ -21,7 +21,8 @@ else:
 
 # The key of a step's result that carries what the worker daemon must know about its task
 # (docs/architecture.md, "What the daemon learns from a playbook"): the task ended on the hub
-# and how, the task's container in use or removed, a buildroot cache lookup's outcome. Only the
+# and how, the task's container in use or removed, a buildroot cache lookup's outcome, a stop of
+# the worker asked for by a shutdown task. Only the
 # modules set it, on purpose; the daemon reads nothing else of a step's result.
 DAEMON_REPORT_KEY = "koji_adjutant"
 
@@ -30,6 +31,7 @@ TASK_ENDED = "task_ended"            # CLOSED or FAILED: this step closed or fai
 CONTAINER = "container"              # the task container's name, when this step used it
 CONTAINER_STATE = "container_state"  # running (started or used by this step) or removed
 BUILDROOT_CACHE = "buildroot_cache"  # hit or miss
+WORKER_STOP = "worker_stop"          # requested: stop the worker (a shutdown task)
 
 
 def daemon_report(**facts):

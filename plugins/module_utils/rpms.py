@@ -290,6 +290,10 @@ def inspect_srpm(path):
         "exclusivearch": fields.get("exclusivearch") or [],
         "excludearch": fields.get("excludearch") or [],
         "buildrequires": requires,
+        # rpmbuild -bs marks a spec with %generate_buildrequires so: its build needs the
+        # rpmbuild -br rounds (mock's dynamic BuildRequires)
+        "dynamic_buildrequires": any(r.startswith("rpmlib(DynamicBuildRequires)")
+                                     for r in (fields.get("requirenevrs") or [])),
         "path": path,
     }
 

@@ -15,6 +15,11 @@ others (``cancelTaskChildren``) and its fault becomes the parent's.  Results
 come from ``host.taskWaitResults(parent, ids, canfail=…)``.  A parent that is no longer
 ours (canceled: its children were canceled with it) cancels nothing, as the hub would
 refuse it.
+
+Dependencies (koji's ``dependantTask``): tasks that are not children, waited for with
+``taskFinished`` polls; one that FAILED or was CANCELED fails the waiting task
+("Dependency N failed to complete."). Its ``[method, arglist, options]`` requests then
+become children (``requests_to_specs``).
 """
 
 from __future__ import annotations
@@ -35,6 +40,46 @@ SUBTASK_OPTIONS = ("label", "arch", "priority", "channel", "parent_weight", "ass
 
 class SubtasksTimedOut(Exception):
     """The children did not finish within the timeout."""
+
+
+def requests_to_specs(requests):
+    """kojid's dependantTask requests ``[method, arglist]`` or ``[method, arglist, options]``
+    as subtask specs (no label: each run of the task makes new children). Options the hub's
+    ``host.subtask`` would ignore are left out; a request of another shape raises
+    ParameterError naming it."""
+    specs = []
+    for index, request in enumerate(requests or []):
+        if (not isinstance(request, (list, tuple)) or len(request) not in (2, 3)
+                or not isinstance(request[0], str) or not isinstance(request[1], (list, tuple))
+                or (len(request) == 3 and not isinstance(request[2], (dict, type(None))))):
+            raise koji.ParameterError("task request %d must be [method, arglist] or "
+                                      "[method, arglist, options], got %r" % (index, request))
+        options = (request[2] if len(request) == 3 else None) or {}
+        spec = dict((key, options[key]) for key in SUBTASK_OPTIONS if key in options)
+        spec.update(method=request[0], arglist=list(request[1]))
+        specs.append(spec)
+    return specs
+
+
+def wait_for_dependencies(session, wait_list, poll_interval=1.0, sleep=time.sleep):
+    """koji's DependantTask wait: entries that are not task ids of the hub are dropped; the
+    others are polled (``taskFinished``) until all are done. Raises GenericError
+    "Dependency N failed to complete." for the first one found FAILED or CANCELED.
+    Returns the ids waited for."""
+    pending = [task_id for task_id in wait_list or []
+               if isinstance(task_id, int) and not isinstance(task_id, bool)
+               and session.getTaskInfo(task_id)]
+    waited = list(pending)
+    while pending:
+        for task_id in list(pending):
+            if session.taskFinished(task_id):
+                info = session.getTaskInfo(task_id)
+                if info and koji.TASK_STATES[info["state"]] in ("CANCELED", "FAILED"):
+                    raise koji.GenericError("Dependency %s failed to complete." % info["id"])
+                pending.remove(task_id)
+        if pending:
+            sleep(poll_interval)
+    return waited
 
 
 def create_subtasks(session, parent, specs):

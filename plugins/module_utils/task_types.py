@@ -101,6 +101,38 @@ def strings(name, option_like=False):
     return check
 
 
+def chain_levels(name):
+    """The parameter ``name`` of a chain build is a list of levels, each a non-empty list of
+    strings (SCM URLs and N-V-Rs), as ``koji chain-build`` sends them."""
+    def check(method, params):
+        levels = params.get(name)
+        if not levels:
+            raise koji.ParameterError("Invalid parameter %r for %s: no build levels"
+                                      % (name, method))
+        for index, level in enumerate(levels):
+            if (not isinstance(level, list) or not level
+                    or not all(isinstance(src, str) and src for src in level)):
+                raise koji.ParameterError(
+                    "Invalid parameter %r for %s: level %d must be a non-empty list of SCM "
+                    "URLs and N-V-Rs, got %r" % (name, method, index, level))
+    return check
+
+
+def task_requests(name):
+    """The parameter ``name`` lists tasks to create as ``[method, arglist]`` or
+    ``[method, arglist, options]`` (kojid's dependantTask)."""
+    def check(method, params):
+        for index, request in enumerate(params.get(name) or []):
+            if (not isinstance(request, list) or len(request) not in (2, 3)
+                    or not isinstance(request[0], str) or not request[0]
+                    or not isinstance(request[1], list)
+                    or (len(request) == 3 and not isinstance(request[2], (dict, type(None))))):
+                raise koji.ParameterError(
+                    "Invalid parameter %r for %s: entry %d must be [method, arglist] or "
+                    "[method, arglist, options], got %r" % (name, method, index, request))
+    return check
+
+
 # -- weights kojid raises from the request ----------------------------------------------------
 def build_history_weight(session, params, weight):
     """kojid's buildArch weight: raised by the package's average build duration."""
@@ -183,6 +215,16 @@ TASK_TYPES = dict((task_type.method, task_type) for task_type in (
                      strings("packages"), strings("mounts", option_like=True),
                      strings("upload_logs", option_like=True)],
              weigh=requested_weight),
+    # kojid's ChainBuildTask: build subtasks level by level, each level once the previous
+    # level's builds are in the build tag's repo (a waitrepo subtask)
+    TaskType("chainbuild", 0.1,
+             params={"srcs": LIST, "target": STR, "opts": DICT_OR_NONE},
+             checks=[chain_levels("srcs")]),
+    # koji's DependantTask: the listed tasks become subtasks once the tasks waited for are done
+    TaskType("dependantTask", 0.2, params={"wait_list": LIST, "task_list": LIST},
+             checks=[task_requests("task_list")]),
+    # koji's ShutdownTask: the worker stops (the task is freed, not closed)
+    TaskType("shutdown", 0.0, foreground=True),
     TaskType("sleep", 0.25, params={"n": NUMBER}, checks=[not_negative("n")]),
     # kojid's DefaultTask: fails every task it is given ("Invalid method")
     TaskType("default", 0.1),

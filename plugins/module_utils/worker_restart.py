@@ -11,6 +11,10 @@
 - ``restartHosts(options)``: a ``restart`` and a ``restartVerify`` child per
   enabled host (optionally of one channel, or with given arches), assigned to
   that host, then waits for all of them (``timeout``, default one day).
+- ``shutdown()``: the worker stops, as kojid does: the step reports the request
+  to the daemon (``module_common.daemon_report``), which frees its tasks (the
+  shutdown task too: it is never closed), reports the host not ready, logs out
+  and exits with status 0.
 """
 
 from __future__ import annotations

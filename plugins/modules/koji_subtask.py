@@ -17,6 +17,7 @@ description:
     do (the parent must be OPEN on this host).
   - The hub does not create a second child with the same label under one parent - it returns the
     existing one - so a parent task that runs again re-attaches to the children it already made.
+  - O(task_list) gives the children in the form of koji's C(dependantTask) requests instead.
   - Wait for them with M(koji_adjutant.builder.koji_task_wait).
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
@@ -29,11 +30,18 @@ attributes:
   diff_mode:
     support: none
 options:
+  task_list:
+    description:
+      - The children as koji's C(dependantTask) requests, each C([method, arglist]) or C([method,
+        arglist, options]) (options C(priority), C(arch), C(channel), C(label) ...; others are left
+        out, as the hub ignores them). A request of another shape fails the module
+        (ParameterError). One of O(subtasks) and O(task_list) is required.
+    type: list
+    elements: raw
   subtasks:
     description: The children to create.
     type: list
     elements: dict
-    required: true
     suboptions:
       method: {description: Task method., type: str, required: true}
       arglist: {description: Positional parameters of the child., type: list, elements: raw, default: []}
@@ -64,6 +72,12 @@ EXAMPLES = r"""
     subtasks:
       - {method: sleep, arglist: [5], label: nap, arch: noarch}
   register: children
+
+- name: The tasks of a dependantTask
+  koji_adjutant.builder.koji_subtask:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    task_list: [[tagBuild, [3, 77, null, 2], {priority: 15}]]
 """
 
 RETURN = r"""
@@ -92,7 +106,8 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import subta
 
 
 ARGUMENT_SPEC = module_common.task_argument_spec(
-    subtasks=dict(type="list", elements="dict", required=True, options=dict(
+    task_list=dict(type="list", elements="raw"),
+    subtasks=dict(type="list", elements="dict", options=dict(
         method=dict(type="str", required=True),
         arglist=dict(type="list", elements="raw", default=[]),
         label=dict(type="str"),
@@ -104,6 +119,8 @@ ARGUMENT_SPEC = module_common.task_argument_spec(
 
 MODULE_OPTIONS = dict(
     supports_check_mode=False,
+    required_one_of=[("subtasks", "task_list")],
+    mutually_exclusive=[("subtasks", "task_list")],
 )
 
 
@@ -111,8 +128,10 @@ def run_module(module):
     """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config, "cannot create subtasks") as session:
-        created = subtask_lib.create_subtasks(session, module.params["task_id"],
-                                              module.params["subtasks"])
+        specs = module.params["subtasks"]
+        if specs is None:
+            specs = subtask_lib.requests_to_specs(module.params["task_list"])
+        created = subtask_lib.create_subtasks(session, module.params["task_id"], specs)
     new = [task_id for _spec, task_id, is_new in created if is_new]
     module.exit_json(changed=bool(new), task_ids=[task_id for _s, task_id, _n in created],
                      by_label=dict((spec["label"], task_id) for spec, task_id, _n in created

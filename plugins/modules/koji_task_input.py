@@ -79,6 +79,11 @@ srpm:
     exclusivearch: {description: ExclusiveArch values., type: list, elements: str}
     excludearch: {description: ExcludeArch values., type: list, elements: str}
     buildrequires: {description: BuildRequires (rpmlib() requirements left out)., type: list, elements: str}
+    dynamic_buildrequires:
+      description: >-
+        The SRPM requires C(rpmlib(DynamicBuildRequires)) - its spec has a
+        C(%generate_buildrequires) section, whose build dependencies only C(rpmbuild -br) finds.
+      type: bool
 """
 
 import os

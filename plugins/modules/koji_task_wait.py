@@ -21,6 +21,10 @@ description:
   - With O(failany), the first child that fails or is canceled cancels its siblings
     (C(cancelTaskChildren)) and fails this module with the child's fault class and message, so
     the parent fails the same way (kojid re-raises the child's fault).
+  - With O(dependencies) it waits instead for tasks that are not children, as koji's
+    C(dependantTask) does - C(taskFinished) polled every O(poll_interval) seconds (entries that
+    are not task ids of the hub are dropped) - and fails with GenericError C(Dependency N failed
+    to complete.) when one of them FAILED or was CANCELED.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
   - koji_adjutant.builder.attributes.ACTION_GROUP_TASK
@@ -36,6 +40,12 @@ options:
     description: Ids of the children to wait for. Default - all children of the task.
     type: list
     elements: int
+  dependencies:
+    description:
+      - Tasks to wait for that are not children of this one (koji's C(dependantTask)
+        C(wait_list)). Not with O(subtasks).
+    type: list
+    elements: raw
   wait_all:
     description: Wait for all of them (C(false) - return when any is done).
     type: bool
@@ -66,9 +76,21 @@ EXAMPLES = r"""
     task_id: "{{ koji_task_id }}"
     subtasks: "{{ children.task_ids }}"
   register: waited
+
+- name: Wait for the tasks a dependantTask depends on
+  koji_adjutant.builder.koji_task_wait:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    dependencies: "{{ claim.task.params.wait_list }}"
+    poll_interval: 1
 """
 
 RETURN = r"""
+dependencies:
+  description: The O(dependencies) waited for (the task ids the hub knows).
+  returned: success, with O(dependencies)
+  type: list
+  elements: int
 task_results:
   description: The children's results (decoded), by task id.
   returned: success
@@ -98,6 +120,7 @@ except ImportError:
 
 ARGUMENT_SPEC = module_common.task_argument_spec(
     subtasks=dict(type="list", elements="int"),
+    dependencies=dict(type="list", elements="raw"),
     wait_all=dict(type="bool", default=True),
     failany=dict(type="bool", default=True),
     canfail=dict(type="list", elements="int", default=[]),
@@ -107,6 +130,7 @@ ARGUMENT_SPEC = module_common.task_argument_spec(
 
 MODULE_OPTIONS = dict(
     supports_check_mode=False,
+    mutually_exclusive=[("subtasks", "dependencies")],
 )
 
 
@@ -115,6 +139,10 @@ def run_module(module):
     params = module.params
     config = module_common.load_module_config(module)
     with module_common.task_hub_session(module, config) as session:
+        if params["dependencies"] is not None:
+            waited = subtask_lib.wait_for_dependencies(session, params["dependencies"],
+                                                       poll_interval=params["poll_interval"])
+            module.exit_json(changed=False, dependencies=waited)
         try:
             results = subtask_lib.wait_for_subtasks(
                 session, params["task_id"], params["subtasks"], wait_all=params["wait_all"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: koji_worker_restart
-short_description: The steps of koji's graceful restart tasks (restart, restartVerify, restartHosts)
+short_description: The steps of koji's restart and shutdown tasks (restart, restartVerify, restartHosts, shutdown)
 version_added: 0.2.0
 author:
   - koji-adjutant developers (@koji-adjutant)
@@ -22,6 +22,11 @@ description:
     C(channel), C(arches)) and returns the C(restart) children to create, one per host, assigned
     to it. With O(hosts) and O(restart_task_ids) (the first call's hosts and the ids of their
     C(restart) children) it returns the C(restartVerify) children instead.
+  - C(state=stop_requested) (task C(shutdown)) - asks the worker daemon to stop, through the
+    step's C(koji_adjutant) result (C(worker_stop=requested)). The daemon then does what kojid
+    does on a shutdown task - its running tasks are stopped and freed (the shutdown task too,
+    which is never closed), the host is reported not ready (C(host.updateHost(0.0, False))), the
+    session logged out - and exits with status 0. Run by hand, nothing reads the request.
 extends_documentation_fragment:
   - koji_adjutant.builder.attributes
   - koji_adjutant.builder.attributes.ACTION_GROUP_TASK
@@ -37,7 +42,7 @@ options:
   state:
     description: Which step.
     type: str
-    choices: [requested, verified, planned]
+    choices: [requested, verified, planned, stop_requested]
     required: true
   host:
     description: The host the task names (its C(host) parameter, a C(getHost) struct).
@@ -82,6 +87,12 @@ EXAMPLES = r"""
     restart_task_id: "{{ claim.task.params.task_id }}"
     host: "{{ claim.task.params.host }}"
     worker_started: "{{ koji_worker_started }}"
+
+- name: Ask the worker daemon to stop (task shutdown)
+  koji_adjutant.builder.koji_worker_restart:
+    hub_session_file: "{{ koji_session_file }}"
+    task_id: "{{ koji_task_id }}"
+    state: stop_requested
 """
 
 RETURN = r"""
@@ -103,6 +114,13 @@ timeout:
   description: Seconds to wait for the children (the C(timeout) option, default one day).
   returned: state=planned
   type: int
+koji_adjutant:
+  description:
+    - What the worker daemon learns from this step (see the collection's C(docs/architecture.md)) -
+      C(worker_stop=requested), the worker is to stop.
+  returned: state=stop_requested, not in check mode
+  type: dict
+  sample: {worker_stop: requested}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -112,7 +130,8 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import worke
 
 
 ARGUMENT_SPEC = module_common.task_argument_spec(
-    state=dict(type="str", required=True, choices=["requested", "verified", "planned"]),
+    state=dict(type="str", required=True,
+               choices=["requested", "verified", "planned", "stop_requested"]),
     host=dict(type="dict"),
     worker_pid=dict(type="int"),
     worker_started=dict(type="float"),
@@ -134,6 +153,10 @@ def run_module(module):
     """The module's work (the action plugin of the same name runs it too)."""
     config = module_common.load_module_config(module)
     params = module.params
+    if params["state"] == "stop_requested":
+        report = {} if module.check_mode else module_common.daemon_report(
+            **{module_common.WORKER_STOP: "requested"})
+        module.exit_json(changed=True, msg="worker stop requested", **report)
     with module_common.task_hub_session(module, config) as session:
         if params["state"] == "requested":
             if module.check_mode:

@@ -45,6 +45,9 @@ description:
   - C(state=offline) disconnects the running container from every network, so that the next
     steps run with loopback only (for example after dependencies were installed from a remote
     repo, before rpmbuild).
+  - C(state=online) connects the running container again to O(networks) (those a
+    C(state=offline) call returned), for a step that needs the repo again after one that ran
+    offline (the dnf rounds of the C(%generate_buildrequires) loop).
   - C(state=absent) removes the container; use it in an C(always) section. When an earlier
     step of the task noted the container running, its main process is killed and podman's own
     clean-up removes the container a moment later (no podman call); otherwise C(podman rm).
@@ -68,9 +71,9 @@ options:
   state:
     description: >-
       Run a step (C(present)), only start the container (C(started)), take it off the network
-      (C(offline)), or remove it (C(absent)).
+      (C(offline)), connect it again (C(online)), or remove it (C(absent)).
     type: str
-    choices: [present, started, offline, absent]
+    choices: [present, started, offline, online, absent]
     default: present
   method:
     description: The task's method, recorded as a container label.
@@ -90,6 +93,11 @@ options:
     description: Give the container a network. Only task types that need one should.
     type: bool
     default: false
+  networks:
+    description: With O(state=online), the networks to connect the container to.
+    type: list
+    elements: str
+    default: []
   mounts:
     description: Extra bind mounts for the container (added to C(container_mounts) of the config).
     type: list
@@ -175,6 +183,13 @@ options:
     description: Message for a failed step. C({rc}), C({step}) and C({log}) are replaced.
     type: str
     default: "{step} failed with exit code {rc}; see {log}"
+  exit_messages:
+    description:
+      - Messages for particular exit codes of the step (the code as the key), used instead of
+        O(failure_message) when the step exits with that code; the same fields are replaced.
+        For a step whose program says why it stopped with its exit code.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -231,8 +246,8 @@ upload_stopped:
   returned: when the upload stopped early
   type: str
 networks:
-  description: Networks the container was disconnected from (O(state=offline)).
-  returned: state=offline
+  description: Networks the container was disconnected from (O(state=offline)) or connected to (O(state=online)).
+  returned: state=offline or state=online
   type: list
   elements: str
 image:
@@ -328,7 +343,8 @@ ARGUMENT_SPEC = module_common.task_argument_spec(
     # (optional here: without it the step's log stays on the worker)
     hub_session_file=dict(type="path", required=False),
     state=dict(type="str", default="present",
-               choices=["present", "started", "offline", "absent"]),
+               choices=["present", "started", "offline", "online", "absent"]),
+    networks=dict(type="list", elements="str", default=[]),
     method=dict(type="str", default="unknown"),
     image=dict(type="str"),
     image_pull_policy=dict(type="str", choices=["if-not-present", "always", "never"]),
@@ -354,6 +370,7 @@ ARGUMENT_SPEC = module_common.task_argument_spec(
     log_header=dict(type="bool", default=True),
     fault_class=dict(type="str", default="BuildError"),
     failure_message=dict(type="str", default="{step} failed with exit code {rc}; see {log}"),
+    exit_messages=dict(type="dict", default={}),
 )
 
 MODULE_OPTIONS = dict(
@@ -378,7 +395,7 @@ def run_module(module):
         module.exit_json(changed=removed, container=name,
                          **container_report(name, state="removed"))
 
-    if params["state"] == "offline":
+    if params["state"] in ("offline", "online"):
         status = containers.running_status(config.state_dir, name)
         if not status or status["status"] != "running":
             module.fail_json(msg="the task container %s is not running" % name,
@@ -386,10 +403,15 @@ def run_module(module):
         if module.check_mode:
             module.exit_json(changed=True, container=name)
         try:
-            networks = containers.disconnect_networks(name)
+            if params["state"] == "offline":
+                networks = containers.disconnect_networks(name)
+            else:
+                networks = containers.connect_networks(name, params["networks"])
         except containers.ContainerError as exc:
-            module.fail_json(msg="cannot take the container off the network: %s" % exc,
-                             koji_fault="BuildrootError")
+            module.fail_json(msg="cannot %s: %s" % (
+                "take the container off the network" if params["state"] == "offline"
+                else "connect the container to the network again", exc),
+                koji_fault="BuildrootError")
         module.exit_json(changed=bool(networks), container=name, networks=networks,
                          **container_report(name))
 
@@ -517,8 +539,10 @@ def run_step(module, config, name, result, command, container_pid=None, started_
         gone = None
         if not timed_out and (started_at is None or ended_early):
             gone = None if containers.container_state(name) == "running" else name
+        exit_messages = dict((str(code), text) for code, text in params["exit_messages"].items())
         message = containers.step_failure_message(
-            params["failure_message"], rc, params["name"], params["log_name"],
+            exit_messages.get(str(rc), params["failure_message"]), rc, params["name"],
+            params["log_name"],
             timeout=params["timeout"], timed_out=timed_out, oom_killed=usage["oom_killed"],
             memory_limit=config.container_memory, container_gone=gone,
             no_space=containers.no_space_reason(params["log_dir"], log_path))

@@ -28,6 +28,7 @@ KOJID_WEIGHTS = {
     "createrepo": 1.5,
     "tagNotification": 0.1,
     "buildNotification": 0.1,
+    "chainbuild": 0.1,
     # kojid's runroot builder plugin (plugins/builder/runroot.py, RunRootTask._taskWeight)
     "runroot": 2.0,
 }
@@ -63,7 +64,7 @@ def test_weights_are_kojids():
 def test_foreground_tasks_are_kojids():
     handlers = library_handlers()
     foreground = sorted(m for m, t in task_types.TASK_TYPES.items() if t.foreground)
-    assert foreground == ["restart", "restartVerify"]
+    assert foreground == ["restart", "restartVerify", "shutdown"]
     for method in foreground:
         assert handlers[method].Foreground
     assert not task_types.is_foreground("buildArch") and not task_types.is_foreground("nosuch")
@@ -104,6 +105,17 @@ def test_the_parameter_checks_are_the_declarations():
     with pytest.raises(koji.ParameterError, match="'arch' for buildArch: '../x' is not an "
                                                   "arch name"):
         task_params.parse("buildArch", ["x.src.rpm", "tag", "../x", True, {"repo_id": "1"}])
+    with pytest.raises(koji.ParameterError, match="'srcs' for chainbuild: level 1 must be a "
+                                                  "non-empty list of SCM URLs and N-V-Rs"):
+        task_params.parse("chainbuild", [[["git://h/a#1"], []], "target", {}])
+    with pytest.raises(koji.ParameterError, match="'srcs' for chainbuild: no build levels"):
+        task_params.parse("chainbuild", [[], "target", {}])
+    with pytest.raises(koji.ParameterError, match="'task_list' for dependantTask: entry 0 must "
+                                                  "be \\[method, arglist\\]"):
+        task_params.parse("dependantTask", [[], [["tagBuild", "1 2"]]])
+    assert task_params.parse("dependantTask", [[3], [["tagBuild", [1, 2], {"priority": 15}]]]) \
+        == {"wait_list": [3], "task_list": [["tagBuild", [1, 2], {"priority": 15}]]}
+    assert task_params.parse("shutdown", []) == {}
     # a method without a declaration is decoded (by koji's signature when it has one), not
     # checked
     assert task_params.parse("fork", ["x"]) == {"n": "x", "m": 37}
