@@ -195,6 +195,7 @@ KOJID_OPTIONS = (
     ("createrepo_skip_stat", _bool, True),
     ("createrepo_update", _bool, True),
     ("copy_old_repodata", _bool, False),
+    ("distrepo_skip_stat", _bool, False),
     ("smtphost", _str, "example.com"),
     ("smtp_user", _optional_str, None),
     ("smtp_pass", _optional_str, None),

@@ -101,6 +101,36 @@ def strings(name, option_like=False):
     return check
 
 
+def dist_repo_opts(name):
+    """The options of a dist repo task (``name``): the keys kojid reads without a default,
+    a list of arch names, a list of repo ids for ``delta``; and the signing keys are
+    strings."""
+    required = ("event", "latest", "inherit", "multilib", "skip_missing_signatures",
+                "allow_missing_signatures")
+
+    def check(method, params):
+        opts = params.get(name) or {}
+        missing = [key for key in required if key not in opts]
+        if missing:
+            raise koji.ParameterError("Invalid parameter %r for %s: missing %s"
+                                      % (name, method, ", ".join(missing)))
+        arches = opts.get("arch", [])
+        if not isinstance(arches, list) or not all(
+                isinstance(arch, str) and ARCH_RE.match(arch) for arch in arches):
+            raise koji.ParameterError("Invalid parameter %r for %s: arch must be a list of "
+                                      "arch names, got %r" % (name, method, arches))
+        delta = opts.get("delta") or []
+        if not isinstance(delta, list) or not all(
+                isinstance(repo, int) and not isinstance(repo, bool) for repo in delta):
+            raise koji.ParameterError("Invalid parameter %r for %s: delta must be a list of "
+                                      "repo ids, got %r" % (name, method, delta))
+        keys = params.get("keys") or []
+        if not all(isinstance(key, str) for key in keys):
+            raise koji.ParameterError("Invalid parameter 'keys' for %s: signing keys must be "
+                                      "strings, got %r" % (method, keys))
+    return check
+
+
 def chain_levels(name):
     """The parameter ``name`` of a chain build is a list of levels, each a non-empty list of
     strings (SCM URLs and N-V-Rs), as ``koji chain-build`` sends them."""
@@ -194,6 +224,12 @@ TASK_TYPES = dict((task_type.method, task_type) for task_type in (
     TaskType("createrepo", 1.5,
              params={"repo_id": INT, "arch": STR, "oldrepo": DICT_OR_NONE},
              checks=[arch_name("arch")]),
+    TaskType("distRepo", 0.1,
+             params={"tag": TAG, "repo_id": INT, "keys": LIST, "task_opts": DICT},
+             checks=[dist_repo_opts("task_opts")]),
+    TaskType("createdistrepo", 1.5,
+             params={"tag": TAG, "repo_id": INT, "arch": STR, "keys": LIST, "opts": DICT},
+             checks=[arch_name("arch"), dist_repo_opts("opts")]),
     TaskType("waitrepo", 0.2, params={"tag": TAG_OR_INFO, "nvrs": LIST_OR_NONE}),
     TaskType("tagNotification", 0.1,
              params={"recipients": LIST, "is_successful": BOOL, "tag_info": TAG_OR_NONE,

@@ -70,6 +70,36 @@ def upload_file(session, local_path, task_id, name=None):
     return "%s/%s" % (path, name)
 
 
+def tree_files(top):
+    """The regular files below ``top`` (symbolic links left out), each as
+    ``<reldir>/<name>`` (``./<name>`` at the top), as kojid's dist repo manifest names them."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        reldir = os.path.relpath(dirpath, top)
+        for name in sorted(filenames):
+            if not os.path.islink(os.path.join(dirpath, name)):
+                found.append("%s/%s" % (reldir, name))
+    return found
+
+
+def upload_tree(session, top, task_id):
+    """Upload every file of :func:`tree_files` to the same relative place in the task's
+    upload dir; returns their ``tasks/...`` paths."""
+    base = task_upload_path(task_id)
+    uploaded = []
+    for relpath in tree_files(top):
+        reldir, name = os.path.split(relpath)
+        check_upload_name(name)
+        target = base if reldir == "." else "%s/%s" % (base, os.path.normpath(reldir))
+        try:
+            session.uploadWrapper(os.path.join(top, relpath), target, name)
+        except koji.GenericError as exc:
+            raise UploadError("upload of %s to %s/%s failed: %s" % (relpath, target, name, exc))
+        uploaded.append("%s/%s" % (target, name))
+    return uploaded
+
+
 class LogFollower(object):
     """Send a growing log file to the hub while it is written.
 

@@ -52,6 +52,12 @@ options:
     type: list
     elements: path
     default: []
+  tree:
+    description:
+      - A directory whose regular files (symbolic links left out) are uploaded after O(files),
+        each to the same relative directory below the task's upload directory (a dist repo's
+        C(repodata/), C(debug/repodata/), ...).
+    type: path
   result:
     description: The task's result for O(state=closed) (any XML-RPC value; null for tasks returning None).
     type: raw
@@ -166,6 +172,7 @@ ARGUMENT_SPEC = module_common.task_argument_spec(
     state=dict(type="str", default="uploaded",
                choices=["uploaded", "closed", "failed", "refused"]),
     files=dict(type="list", elements="path", default=[]),
+    tree=dict(type="path"),
     result=dict(type="raw"),
     fault_class=dict(type="str", default="GenericError"),
     fault_message=dict(type="str"),
@@ -215,6 +222,14 @@ def run_module(module):
         for path in params["files"]:
             try:
                 uploaded.append(uploads.upload_file(session, path, task_id))
+            except uploads.UploadError as exc:
+                if state != "failed":
+                    module.fail_json(msg=str(exc), uploaded=uploaded, task_state=current,
+                                     expired_buildroots=expired, koji_fault="GenericError")
+                problems.append(str(exc))
+        if params["tree"]:
+            try:
+                uploaded += uploads.upload_tree(session, params["tree"], task_id)
             except uploads.UploadError as exc:
                 if state != "failed":
                     module.fail_json(msg=str(exc), uploaded=uploaded, task_state=current,

@@ -15,6 +15,13 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_
 
 # -- task parameters -----------------------------------------------------------------------
 
+# the options `koji dist-repo` sends (event filled in by the hub)
+DIST_OPTS = {"arch": ["x86_64"], "comps": None, "delta": [], "event": 5, "volume": None,
+             "inherit": True, "multilib": None, "split_debuginfo": False,
+             "skip_missing_signatures": False, "allow_missing_signatures": True,
+             "zck": False, "zck_dict_dir": None, "write_signed_rpms": False, "latest": True}
+
+
 @pytest.mark.parametrize("method, request_, text", [
     ("buildArch", [{"__method__": "buildArch", "pkg": "x.src.rpm"}],
      "Invalid signature for buildArch: missing required argument 'root'"),
@@ -28,6 +35,17 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_
      "Invalid parameter 'opts' for buildArch: repo_id must be an integer, got '3'"),
     ("build", ["x.src.rpm", None, {"repo_id": True}], "repo_id must be an integer, got True"),
     ("rebuildSRPM", ["x.src.rpm", "tag", {"repo_id": 2.5}], "repo_id must be an integer"),
+    ("createdistrepo", ["t", 1, "x86_64/../..", [], DIST_OPTS],
+     "Invalid parameter 'arch' for createdistrepo"),
+    ("createdistrepo", ["t", 1, "x86_64", [], {"event": 1}],
+     "Invalid parameter 'opts' for createdistrepo: missing latest, inherit, multilib, "
+     "skip_missing_signatures, allow_missing_signatures"),
+    ("distRepo", ["t", 1, [], dict(DIST_OPTS, arch=["x86_64", "../x"])],
+     "Invalid parameter 'task_opts' for distRepo: arch must be a list of arch names"),
+    ("distRepo", ["t", 1, [], dict(DIST_OPTS, delta=["3"])],
+     "delta must be a list of repo ids, got ['3']"),
+    ("distRepo", ["t", 1, [7], DIST_OPTS], "signing keys must be strings, got [7]"),
+    ("distRepo", ["t", 1, "abcd", DIST_OPTS], "Invalid"),
     ("runroot", ["tag", "x86_64 && x", "true"], "'arch' for runroot: 'x86_64 && x' is not an"),
     ("runroot", ["tag", "x86_64", {"a": 1}], "Invalid parameter 'command' for runroot"),
     ("runroot", ["tag", "x86_64", ["echo", 3]], "'command' for runroot: 3 is not a non-empty"),
@@ -54,6 +72,8 @@ def test_malformed_requests_raise_parameter_error(method, request_, text):
     ("buildArch", ["x.src.rpm", "tag", "i686", True, None]),
     ("build", ["x.src.rpm", "target", {"repo_id": None, "scratch": True}]),
     ("createrepo", [1, "ppc64le", None]),
+    ("distRepo", ["t", 1, ["ABCD1234"], DIST_OPTS]),
+    ("createdistrepo", ["t", 1, "src", [], dict(DIST_OPTS, delta=[4])]),
     ("runroot", ["tag", "noarch", "echo hi"]),
     ("runroot", ["tag", "x86_64", ["echo", "it's"], False, ["bash"], ["/mnt/x"], 3, True,
                  2.5, ["/builddir/x.log"], None]),

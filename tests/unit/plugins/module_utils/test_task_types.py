@@ -26,6 +26,8 @@ KOJID_WEIGHTS = {
     "tagBuild": 1.0,
     "newRepo": 0.1,
     "createrepo": 1.5,
+    "distRepo": 0.1,
+    "createdistrepo": 1.5,
     "tagNotification": 0.1,
     "buildNotification": 0.1,
     "chainbuild": 0.1,
