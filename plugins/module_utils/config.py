@@ -240,6 +240,8 @@ ADJUTANT_OPTIONS = (
     ("buildroot_cache_max_images", _positive(_int), 20),
     # mock's dynamic_buildrequires_max_loops: rounds of rpmbuild -br and dnf at most
     ("dynamic_buildrequires_max_loops", _positive(_int), 10),
+    # kojid's runroot plugin configuration (the same file and format)
+    ("runroot_config", _str, "/etc/kojid/plugins/runroot.conf"),
 )
 
 # [adjutant] settings of earlier releases that no longer do anything: a kojid.conf (or the

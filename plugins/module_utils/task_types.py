@@ -47,6 +47,10 @@ DICT_OR_NONE = (dict, type(None))
 LIST = (list,)
 LIST_OR_NONE = (list, type(None))
 NUMBER = (int, float)
+NUMBER_OR_NONE = (int, float, type(None))
+INT_OR_NONE = (int, type(None))
+BOOL_OR_NONE = (bool, int, type(None))
+STR_OR_LIST = (str, list)
 
 ARCH_RE = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -77,6 +81,23 @@ def not_negative(name):
         if params.get(name, 0) < 0:
             raise koji.ParameterError("Invalid parameter %r for %s: must not be negative"
                                       % (name, method))
+    return check
+
+
+def strings(name, option_like=False):
+    """The list ``name`` (when it is a list) holds strings only; ``option_like`` False: none
+    of them starts with ``-`` (a package name, never an option of the installer)."""
+    def check(method, params):
+        value = params.get(name)
+        if not isinstance(value, list):
+            return
+        for item in value:
+            if not isinstance(item, str) or not item:
+                raise koji.ParameterError("Invalid parameter %r for %s: %r is not a non-empty "
+                                          "string" % (name, method, item))
+            if not option_like and item.startswith("-"):
+                raise koji.ParameterError("Invalid parameter %r for %s: %r is not a name (it "
+                                          "starts with '-')" % (name, method, item))
     return check
 
 
@@ -155,6 +176,14 @@ def build_history_weight(session, params, weight):
     return weight
 
 
+def requested_weight(session, params, weight):
+    """kojid's runroot weight: the request's ``weight`` when given (at least 0.5)."""
+    requested = params.get("weight")
+    if requested is None or isinstance(requested, bool):
+        return weight
+    return max(float(requested), 0.5)
+
+
 class TaskType(object):
     """One koji task method as this worker handles it (see the module's docstring)."""
 
@@ -212,6 +241,16 @@ TASK_TYPES = dict((task_type.method, task_type) for task_type in (
     TaskType("restart", 0.1, params={"host": DICT}, foreground=True),
     TaskType("restartVerify", 0.1, params={"task_id": INT, "host": DICT}, foreground=True),
     TaskType("restartHosts", 0.1, params={"options": DICT_OR_NONE}),
+    # kojid's runroot builder plugin (RunRootTask): a command in a buildroot of a tag
+    TaskType("runroot", 2.0,
+             params={"root": TAG, "arch": STR, "command": STR_OR_LIST, "keep": BOOL,
+                     "packages": LIST, "mounts": LIST, "repo_id": INT_OR_NONE,
+                     "skip_setarch": BOOL, "weight": NUMBER_OR_NONE,
+                     "upload_logs": LIST_OR_NONE, "new_chroot": BOOL_OR_NONE},
+             checks=[arch_name("arch"), strings("command", option_like=True),
+                     strings("packages"), strings("mounts", option_like=True),
+                     strings("upload_logs", option_like=True)],
+             weigh=requested_weight),
     # kojid's ChainBuildTask: build subtasks level by level, each level once the previous
     # level's builds are in the build tag's repo (a waitrepo subtask)
     TaskType("chainbuild", 0.1,

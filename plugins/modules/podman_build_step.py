@@ -168,6 +168,13 @@ options:
     description: Log file name; it is uploaded under this name. Must not contain C(/) or start with C(.).
     type: str
     default: build.log
+  log_header:
+    description:
+      - Start the step's output in the log with a line naming the step, its time and its
+        command (and the image, when this call starts the container). False - the log holds
+        the command's output only (a runroot's C(runroot.log), as kojid's).
+    type: bool
+    default: true
   fault_class:
     description: koji fault to fail the task with when the step fails (a koji exception name).
     type: str
@@ -360,6 +367,7 @@ ARGUMENT_SPEC = module_common.task_argument_spec(
     timeout=dict(type="int", default=0),
     log_dir=dict(type="path"),
     log_name=dict(type="str", default="build.log"),
+    log_header=dict(type="bool", default=True),
     fault_class=dict(type="str", default="BuildError"),
     failure_message=dict(type="str", default="{step} failed with exit code {rc}; see {log}"),
     exit_messages=dict(type="dict", default={}),
@@ -477,6 +485,8 @@ def run_step(module, config, name, result, command, container_pid=None, started_
         command_text(params["command"]))
     if result.get("image"):
         header += "image: %(name)s id %(id)s digest %(digest)s\n" % result["image"]
+    if not params["log_header"]:
+        header = None
     ended_early = False
     rc = timed_out = None
     meter = resource_stats.StepMeter(name, pid=container_pid).start(

@@ -84,6 +84,10 @@ def scm_args(c):
     return ["%s/scm-pkg.git#main" % c.git_url, TAG, {"repo_id": c.repo_id}]
 
 
+def runroot_args(c):
+    return [TAG, "x86_64", "true", False, [], [], c.repo_id, False, None, None, None]
+
+
 def build_args(c):
     return [c.srpm, None, {"repo_id": c.repo_id, "scratch": True}]
 
@@ -159,6 +163,11 @@ def param_cases():
     cases += _count_and_type_cases(
         "waitrepo", lambda c: [TAG, None, None], ["tag"],
         [(0, "tag", [None]), (2, "nvrs", ["x-1-1", 1])])
+    cases += _count_and_type_cases(
+        "runroot", runroot_args, ["root", "arch", "command"],
+        [(0, "root", [None, 1.5]), (2, "command", [None, 7]), (4, "packages", ["bash"]),
+         (5, "mounts", ["/mnt/x"]), (6, "repo_id", ["1", True]), (8, "weight", ["heavy"])],
+        arch="x86_64")
     cases += [case("sleep-no-params", "sleep", [], _sig("sleep") + "missing required", PE),
               case("sleep-two-params", "sleep", [1, 2], _sig("sleep") + "too many", PE),
               case("sleep-negative", "sleep", [-1], r"'n' for sleep: must not be negative", PE)]
@@ -356,6 +365,30 @@ def other_cases():
         case("newRepo-unknown-tag", "newRepo", [no_tag], r"(?i)no such tag.*%s" % no_tag),
         case("createrepo-unknown-repo", "createrepo", [999999, "x86_64", None],
              r"(?i)repo.*999999"),
+        # runroot (the worker's runroot.conf is kojid's default path, absent: no mounts)
+        case("runroot-arch-shell", "runroot",
+             _replace(runroot_args, 1, "x86_64; touch %s" % CANARY),
+             r"Invalid parameter 'arch' for runroot: .*not an arch name", PE, "x86_64"),
+        case("runroot-package-option", "runroot",
+             _replace(runroot_args, 4, ["--setopt=reposdir=/tmp"]),
+             r"'packages' for runroot: '--setopt=reposdir=/tmp' is not a name", PE, "x86_64"),
+        case("runroot-command-list-of-numbers", "runroot", _replace(runroot_args, 2, [1, 2]),
+             r"'command' for runroot: 1 is not a non-empty string", PE, "x86_64"),
+        case("runroot-unsafe-mount", "runroot", _replace(runroot_args, 5, ["/etc"]),
+             r"mount point is not safe: /etc \(not under the safe_roots of \[paths\] in "
+             r"/etc/kojid/plugins/runroot.conf: none configured\)", None, "x86_64"),
+        case("runroot-unknown-repo", "runroot", _replace(runroot_args, 6, 999999),
+             r"(?i)no such repo.*999999", None, "x86_64"),
+        case("runroot-unknown-tag", "runroot", [no_tag, "x86_64", "true"],
+             r"(?i)no such tag.*%s|%s.*(not|no such)" % (no_tag, no_tag), None, "x86_64"),
+        case("runroot-log-outside", "runroot", _replace(runroot_args, 9, ["/etc/shadow"]),
+             r"upload_logs: /etc/shadow is neither under /builddir nor under a mount", None,
+             "x86_64"),
+        case("runroot-unknown-package", "runroot", _replace(runroot_args, 4, ["no-such-pkg"]),
+             r"--install no-such-pkg exited with status 1; see root.log",
+             koji.BuildrootError, "x86_64"),
+        case("runroot-command-fails", "runroot", _replace(runroot_args, 2, "false"),
+             r"^false exited with status 1$", koji.BuildrootError, "x86_64"),
         case("waitrepo-bad-newer-than", "waitrepo", [TAG, "yesterday", None],
              r"Invalid value for newer_than: yesterday"),
         case("waitrepo-unknown-tag", "waitrepo", [no_tag, None, None],

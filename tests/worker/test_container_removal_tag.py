@@ -36,7 +36,9 @@ def run_output(playbook, tmp_path, *args):
 
 def test_the_playbooks_with_a_container_have_a_removal_step():
     assert [os.path.basename(p) for p in PLAYBOOKS] == [
-        "buildArch.yml", "buildSRPMFromSCM.yml", "createrepo.yml", "rebuildSRPM.yml"]
+        "buildArch.yml", "buildSRPMFromSCM.yml", "createdistrepo.yml", "createrepo.yml",
+        "rebuildSRPM.yml",
+        "runroot.yml"]
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS, ids=os.path.basename)

@@ -46,6 +46,17 @@ DIST_OPTS = {"arch": ["x86_64"], "comps": None, "delta": [], "event": 5, "volume
      "delta must be a list of repo ids, got ['3']"),
     ("distRepo", ["t", 1, [7], DIST_OPTS], "signing keys must be strings, got [7]"),
     ("distRepo", ["t", 1, "abcd", DIST_OPTS], "Invalid"),
+    ("runroot", ["tag", "x86_64 && x", "true"], "'arch' for runroot: 'x86_64 && x' is not an"),
+    ("runroot", ["tag", "x86_64", {"a": 1}], "Invalid parameter 'command' for runroot"),
+    ("runroot", ["tag", "x86_64", ["echo", 3]], "'command' for runroot: 3 is not a non-empty"),
+    ("runroot", ["tag", "x86_64", "true", False, ["--setopt=reposdir=/tmp"]],
+     "'packages' for runroot: '--setopt=reposdir=/tmp' is not a name (it starts with '-')"),
+    ("runroot", ["tag", "x86_64", "true", False, "bash"], "Invalid parameter 'packages'"),
+    ("runroot", ["tag", "x86_64", "true", False, [], [None]], "'mounts' for runroot: None"),
+    ("runroot", ["tag", "x86_64", "true", False, [], [], "7"], "Invalid parameter 'repo_id'"),
+    ("runroot", ["tag", "x86_64", "true", False, [], [], True], "Invalid parameter 'repo_id'"),
+    ("runroot", ["tag", "x86_64", "true", False, [], [], None, False, "heavy"],
+     "Invalid parameter 'weight'"),
 ])
 def test_malformed_requests_raise_parameter_error(method, request_, text):
     with pytest.raises(koji.ParameterError) as excinfo:
@@ -63,6 +74,12 @@ def test_malformed_requests_raise_parameter_error(method, request_, text):
     ("createrepo", [1, "ppc64le", None]),
     ("distRepo", ["t", 1, ["ABCD1234"], DIST_OPTS]),
     ("createdistrepo", ["t", 1, "src", [], dict(DIST_OPTS, delta=[4])]),
+    ("runroot", ["tag", "noarch", "echo hi"]),
+    ("runroot", ["tag", "x86_64", ["echo", "it's"], False, ["bash"], ["/mnt/x"], 3, True,
+                 2.5, ["/builddir/x.log"], None]),
+    ("runroot", ["tag", "x86_64", "true",
+                 {"packages": [], "mounts": [], "repo_id": None, "new_chroot": False,
+                  "__starstar": True}]),
 ])
 def test_well_formed_requests_pass(method, request_):
     assert isinstance(task_params.parse(method, request_), dict)

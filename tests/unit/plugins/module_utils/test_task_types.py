@@ -31,6 +31,8 @@ KOJID_WEIGHTS = {
     "tagNotification": 0.1,
     "buildNotification": 0.1,
     "chainbuild": 0.1,
+    # kojid's runroot builder plugin (plugins/builder/runroot.py, RunRootTask._taskWeight)
+    "runroot": 2.0,
 }
 
 
@@ -88,6 +90,10 @@ def test_task_weight_comes_from_the_declaration():
     assert task_claim.task_weight(_History(10 ** 6), "buildArch", params) == 6.0
     assert task_claim.task_weight(_History(4800.0), "createrepo", {"arch": "x"}) == 1.5
     assert task_claim.task_weight(None, "sleep", None) == 0.25
+    # runroot: the request's weight, at least 0.5, as kojid's plugin sets it
+    assert task_claim.task_weight(None, "runroot", {"weight": None}) == 2.0
+    assert task_claim.task_weight(None, "runroot", {"weight": 3}) == 3.0
+    assert task_claim.task_weight(None, "runroot", {"weight": 0.1}) == 0.5
     assert task_claim.task_weight(None, "undeclared", {}) == 1.0
 
 
