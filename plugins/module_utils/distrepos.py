@@ -29,7 +29,6 @@ import glob
 import json
 import os
 import shutil
-import sys
 
 try:
     import koji
@@ -296,15 +295,24 @@ def multilib_method(mlib, conf_path):
     if not os.path.isfile(conf_path):
         raise koji.GenericError("multilib config missing: %s" % conf_path)
     try:
-        return mlib.DevelMultilibMethod(conf_path)
+        try:
+            return mlib.DevelMultilibMethod(conf_path)
+        except AttributeError:
+            # python-multilib 1.3 reads its config with ConfigParser.readfp, which Python
+            # 3.12 removed: read the same four lists (as the strings the library keeps)
+            parser = configparser.ConfigParser()
+            with open(conf_path) as handle:
+                parser.read_file(handle)
+            method = mlib.DevelMultilibMethod(None)
+            method.runtime_whitelist = parser.get("runtime", "white")
+            method.runtime_blacklist = parser.get("runtime", "black")
+            method.devel_whitelist = parser.get("devel", "white")
+            method.devel_blacklist = parser.get("devel", "black")
+            return method
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise koji.GenericError(
             "invalid multilib config %s (it needs [runtime] and [devel] sections, each with "
             "'white' and 'black' lists): %s" % (conf_path, exc))
-    except AttributeError as exc:
-        # python-multilib 1.3 reads its config with ConfigParser.readfp (gone in Python 3.12)
-        raise koji.GenericError("the python-multilib library does not work with this Python "
-                                "(%s): %s" % (sys.version.split()[0], exc))
 
 
 def partner_file(rpminfo, partner):
