@@ -329,11 +329,11 @@ def ml_path(mldir, bnp):
 
 
 def write_dnf_conf(path, installroot, repo_name, mldir):
+    values = (installroot, os.path.join(installroot, "dnfcache"), repo_name, mldir)
     with open(path, "w") as handle:
         handle.write("[main]\ngpgcheck=0\ninstallroot=%s\ncachedir=%s\nreposdir=\n"
                      "debuglevel=2\n\n[%s]\nname=koji multilib repo\nbaseurl=file://%s\n"
-                     "enabled=1\n" % (installroot, os.path.join(installroot, "dnfcache"),
-                                       repo_name, mldir))
+                     "enabled=1\n" % values)
 
 
 def add_multilib(config, distdir, arch, conf, kojipkgs, work_dir, log_dir):
