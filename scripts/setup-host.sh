@@ -42,6 +42,7 @@ APT_PACKAGES=(
     podman runc          # containers; runc because crun fails on this VM's hybrid cgroups
     mmdebstrap           # builds the offline Debian-based buildroot image
     rpm dnf createrepo-c # rpmbuild/dnf inside buildroots, createrepo_c for repos, rpm on the host
+    python3-dnf          # dnf's Python API on the host: the depsolve of multilib dist repos
     python3-rpm          # `import rpm` for koji's header helpers (no PyPI equivalent)
     python3 python3-venv python3-dev # the venv is made from Debian's python (python3-rpm)
     libkrb5-dev gcc make libc6-dev # koji -> requests-gssapi -> gssapi compiles against krb5
@@ -204,8 +205,8 @@ venv_is_usable() {
 }
 
 setup_venv() {
-    local extras=test
-    ((WITH_LINT)) && extras=test,lint
+    local extras=test,multilib
+    ((WITH_LINT)) && extras=test,multilib,lint
     log "Python venv: $VENV (Debian python, system site-packages, extras [$extras])"
     [[ -x $SYSTEM_PYTHON ]] || die "$SYSTEM_PYTHON is missing (Debian package python3)"
     if [[ -e $VENV ]] && ! venv_is_usable; then
@@ -224,7 +225,7 @@ setup_venv() {
     [[ -f $stamp_file ]] && read -r installed_hash installed_extras <"$stamp_file"
     local up_to_date=0 e
     if [[ $installed_hash == "$hash" ]] &&
-        "$VENV_PY" -c 'import rpm, koji, ansible_runner, koji_adjutant_devhub' 2>/dev/null; then
+        "$VENV_PY" -c 'import rpm, multilib, koji, ansible_runner, koji_adjutant_devhub' 2>/dev/null; then
         up_to_date=1
         for e in ${extras//,/ }; do
             [[ ,$installed_extras, == *,$e,* ]] || up_to_date=0

@@ -24,6 +24,7 @@ repos, ``--zck``), and every regular file is uploaded with a ``repo_manifest`` f
 
 from __future__ import annotations
 
+import configparser
 import glob
 import json
 import os
@@ -69,7 +70,8 @@ COMPAT_ARCHES = {
 MULTILIB_PARTNER = {"x86_64": "i686", "ppc64": "ppc", "s390x": "s390"}
 
 EMPTY_REPO_TEXT = repos.EMPTY_REPO_TEXT
-LOGS = ("written_signed_rpms.log", "missing_files.log", "missing_signatures.log")
+LOGS = ("written_signed_rpms.log", "missing_files.log", "missing_signatures.log",
+        "missing_multilib.log")
 
 
 def dist_repo_path(config, repo_id, tag_name):
@@ -262,6 +264,167 @@ def lay_out(repo_dir, kojipkgs, split_debuginfo):
     return sorted(subrepos)
 
 
+# -- multilib (the 32-bit packages of a 64-bit repo) -----------------------------------------
+
+MULTILIB_MISSING = "multilib packages missing. See missing_multilib.log"
+
+
+def multilib_libraries():
+    """The multilib selection library and dnf's Python API, or an error naming what to
+    install."""
+    try:
+        from multilib import multilib as mlib
+    except ImportError as exc:
+        raise koji.GenericError(
+            "multilib dist repos need the python-multilib library on the worker (%s): install "
+            "koji-adjutant with its multilib extra (pip install 'koji-adjutant[multilib]'; the "
+            "worker role: worker_multilib: true)" % exc)
+    try:
+        import dnf
+        import dnf.exceptions
+    except ImportError as exc:
+        raise koji.GenericError(
+            "multilib dist repos need dnf's Python API on the worker (%s): install the OS "
+            "package python3-dnf (the worker's venv sees it through its system site packages)"
+            % exc)
+    return mlib, dnf
+
+
+def multilib_method(mlib, conf_path):
+    """kojid's selection: the library's devel method with the uploaded config."""
+    if not os.path.isfile(conf_path):
+        raise koji.GenericError("multilib config missing: %s" % conf_path)
+    try:
+        try:
+            return mlib.DevelMultilibMethod(conf_path)
+        except AttributeError:
+            # python-multilib 1.3 reads its config with ConfigParser.readfp, which Python
+            # 3.12 removed: read the same four lists (as the strings the library keeps)
+            parser = configparser.ConfigParser()
+            with open(conf_path) as handle:
+                parser.read_file(handle)
+            method = mlib.DevelMultilibMethod(None)
+            method.runtime_whitelist = parser.get("runtime", "white")
+            method.runtime_blacklist = parser.get("runtime", "black")
+            method.devel_whitelist = parser.get("devel", "white")
+            method.devel_blacklist = parser.get("devel", "black")
+            return method
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise koji.GenericError(
+            "invalid multilib config %s (it needs [runtime] and [devel] sections, each with "
+            "'white' and 'black' lists): %s" % (conf_path, exc))
+
+
+def partner_file(rpminfo, partner):
+    """The file name of an rpm's 32-bit partner (a noarch rpm is its own partner)."""
+    if rpminfo["arch"] == "noarch":
+        return "%s.rpm" % nvra(rpminfo)
+    return "%s-%s-%s.%s.rpm" % (rpminfo["name"], rpminfo["version"], rpminfo["release"],
+                                partner)
+
+
+def ml_path(mldir, bnp):
+    """Where distRepoMove put a file of the 32-bit repo."""
+    return os.path.join(mldir, "Packages", bnp[0].lower(), bnp)
+
+
+def write_dnf_conf(path, installroot, repo_name, mldir):
+    values = (installroot, os.path.join(installroot, "dnfcache"), repo_name, mldir)
+    with open(path, "w") as handle:
+        handle.write("[main]\ngpgcheck=0\ninstallroot=%s\ncachedir=%s\nreposdir=\n"
+                     "debuglevel=2\n\n[%s]\nname=koji multilib repo\nbaseurl=file://%s\n"
+                     "enabled=1\n" % values)
+
+
+def add_multilib(config, distdir, arch, conf, kojipkgs, work_dir, log_dir):
+    """kojid's multilib step for a multilib arch: the packages the devel method selects get
+    their 32-bit partner from the (already moved) 32-bit repo of the dist repo, and a dnf
+    depsolve over that repo adds the partners' dependencies; they join ``kojipkgs`` with
+    ``_multilib``. Missing files fail the task (``missing_multilib.log``). Returns the
+    files to upload (the dnf config)."""
+    mlib, dnf = multilib_libraries()
+    partner = MULTILIB_PARTNER[arch]
+    mldir = os.path.join(distdir, koji.canonArch(partner))
+    ml_pkgfile = os.path.join(mldir, "kojipkgs")
+    if not os.path.isfile(ml_pkgfile):
+        raise koji.GenericError("the %s repo is not in the dist repo: %s is missing (the "
+                                "distRepo task moves it in before the %s subtask)"
+                                % (koji.canonArch(partner), ml_pkgfile, arch))
+    with open(ml_pkgfile) as handle:
+        ml_pkgs = json.load(handle)
+    method = multilib_method(mlib, os.path.join(config.topdir, "work", conf))
+
+    # step 1: the packages of this repo that need their 32-bit partner
+    wanted, fs_missing = {}, set()
+    base = dnf.Base()
+    base.fill_sack(load_system_repo=False, load_available_repos=False)
+    for bnp in sorted(kojipkgs):
+        po = base.sack.add_cmdline_package(kojipkgs[bnp]["_pkgpath"])
+        if not method.select(po):
+            continue
+        ml_bnp = partner_file(kojipkgs[bnp], partner)
+        if ml_bnp not in ml_pkgs:
+            fs_missing.add(ml_path(mldir, ml_bnp))
+            continue
+        wanted[ml_bnp] = ml_path(mldir, ml_bnp)
+    base.close()
+
+    # step 2: a dnf depsolve over the 32-bit repo (as a file:// repo) for their dependencies
+    if os.path.exists(work_dir):
+        shutil.rmtree(work_dir)
+    os.makedirs(os.path.join(work_dir, "dnfcache"))
+    repo_name = "koji-multilib-%s" % partner
+    conf_path = os.path.join(log_dir, "dnf.conf-koji-%s" % arch)
+    write_dnf_conf(conf_path, work_dir, repo_name, mldir)
+    dnf_conf = dnf.conf.Conf()
+    dnf_conf.reposdir = []
+    dnf_conf.read(conf_path)
+    dnf_conf.arch = arch
+    base = dnf.Base(dnf_conf)
+    try:
+        base.read_all_repos()
+        base.fill_sack(load_system_repo=False, load_available_repos=True)
+        available = {}
+        for po in base.sack.query().available().filter(reponame=repo_name):
+            available[os.path.basename(po.location)] = po
+        for ml_bnp in sorted(wanted):
+            if ml_bnp in available:
+                base.package_install(available[ml_bnp], strict=True)
+            else:
+                fs_missing.add(wanted[ml_bnp])
+        needed = {}
+        try:
+            base.resolve()
+        except dnf.exceptions.DepsolveError as exc:
+            raise koji.GenericError("dnf depsolve was unsuccessful (multilib packages of the "
+                                    "%s repo in the %s repo): %s" % (arch, partner, exc))
+        for po in base.transaction.install_set if base.transaction else ():
+            bnp = os.path.basename(po.location)
+            dep_path = ml_path(mldir, bnp)
+            needed[bnp] = (dep_path, po.arch)
+            if not os.path.exists(dep_path) or bnp not in ml_pkgs:
+                fs_missing.add(dep_path)
+    finally:
+        base.close()
+
+    if fs_missing:
+        with open(os.path.join(log_dir, "missing_multilib.log"), "w") as handle:
+            handle.write("The following multilib files were missing:\n")
+            handle.write("".join("%s\n" % path for path in sorted(fs_missing)))
+        raise koji.GenericError(MULTILIB_MISSING)
+
+    # step 3: the 32-bit packages join the repo
+    for bnp in sorted(needed):
+        if bnp in kojipkgs:
+            # a noarch package is in both repos
+            continue
+        rpminfo = dict(ml_pkgs[bnp])
+        rpminfo["_pkgpath"] = needed[bnp][0]
+        rpminfo["_multilib"] = True
+        kojipkgs[bnp] = rpminfo
+    return [conf_path]
+
+
 def delta_dirs(session, config, delta_repos):
     """The dist repos to make delta rpms against (kojid's checks)."""
     dirs = []
@@ -365,12 +528,10 @@ def prepare_dist_repo(session, config, params, repo_dir, container_dir, log_dir)
     if opts.get("write_signed_rpms"):
         write_signed_copies(session, selected, log_dir)
     kojipkgs = package_files(selected, by_id, builddirs, keys, opts, log_dir)
+    extra_files = []
     if opts["multilib"] and koji.arch.isMultiLibArch(arch):
-        raise koji.GenericError(
-            "multilib repos are not supported by this worker: the %s repo would need its "
-            "%s packages chosen with the multilib library (DevelMultilibMethod) and a dnf "
-            "depsolve, which koji-adjutant does not do; make the dist repo without --multilib"
-            % (arch, MULTILIB_PARTNER.get(arch)))
+        extra_files = add_multilib(config, distdir, arch, opts["multilib"], kojipkgs,
+                                   os.path.join(os.path.dirname(repo_dir), "dnf"), log_dir)
     subrepos = lay_out(repo_dir, kojipkgs, opts.get("split_debuginfo"))
 
     main_skip = opts.get("createrepo_skip_stat")
@@ -392,7 +553,7 @@ def prepare_dist_repo(session, config, params, repo_dir, container_dir, log_dir)
             "packages": sorted(kojipkgs), "oldrepo": oldrepo, "delta_dirs": oldpkgs,
             "mounts": [{"source": path, "target": path, "mode": "ro"} for path in mounts],
             "topdir": config.topdir,
-            "logs": [os.path.join(log_dir, name) for name in LOGS]}
+            "logs": [os.path.join(log_dir, name) for name in LOGS] + extra_files}
 
 
 def collect_dist_repo(repo_dir, manifest_path, empty):

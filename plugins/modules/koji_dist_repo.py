@@ -24,7 +24,11 @@ description:
     under the topdir), picks one signature per rpm of the tag (the requested key earliest in
     the list; none - the unsigned rpm, an error unless C(allow_missing_signatures), left out
     with C(skip_missing_signatures)), writes the signed copies with C(write_signed_rpms),
-    fails when rpm files are missing, lays the repo out in O(outdir) (C(kojipkgs),
+    fails when rpm files are missing, adds the 32-bit packages of a multilib arch (x86_64,
+    ppc64, s390x) when the C(multilib) option is set (python-multilib's devel method and a dnf
+    depsolve over the 32-bit repo already moved into the dist repo, run here; this needs the
+    python-multilib library and python3-dnf; missing ones - C(missing_multilib.log)), lays
+    the repo out in O(outdir) (C(kojipkgs),
     C(pkglist), C(Packages/) links, a C(debug/) subrepo with C(split_debuginfo)) and returns
     kojid's createrepo_c commands. Its logs (C(missing_signatures.log), ...) go to O(log_dir).
   - C(state=collected) (createdistrepo) - writes C(repodata/EMPTY_REPO) for a repo without
@@ -144,7 +148,7 @@ packages:
   type: list
   elements: str
 logs:
-  description: The task's logs this step may have written (upload those that exist).
+  description: The task's logs this step may have written and the multilib step's dnf config (upload those that exist).
   returned: state=prepared
   type: list
   elements: str

@@ -8,6 +8,7 @@ state, the files under the hub's topdir `repos-dist/<tag>/<id>/` and the task lo
 
 import glob
 import gzip
+import json
 import os
 import re
 import shutil
@@ -258,26 +259,136 @@ def test_second_repo_updates_and_makes_deltas(tmp_path, hub, worker):
     assert "Base repo for deltas must also be a dist repo" in str(task_fault(session, task_id))
 
 
-def test_multilib_makes_the_32_bit_repo_first(tmp_path, hub, worker):
-    """The i386 repo is made and moved before the x86_64 subtask exists; the x86_64 repo's
-    multilib selection (kojid: python multilib and a dnf depsolve) is not supported by this
-    worker, and says so."""
+ML_SPEC = """\
+%global debug_package %{nil}
+Name: NAME
+Version: 1.0
+Release: 1
+Summary: multilib test package (no compiled code, not noarch)
+License: MIT
+
+%description
+Test.
+
+%package devel
+Summary: headers of NAME
+Requires: NAME = %{version}-%{release}
+
+%description devel
+Headers.
+
+%install
+mkdir -p %{buildroot}/usr/share/NAME %{buildroot}/usr/include
+echo data > %{buildroot}/usr/share/NAME/data
+echo '/* NAME */' > %{buildroot}/usr/include/NAME.h
+
+%files
+/usr/share/NAME/data
+
+%files devel
+/usr/include/NAME.h
+"""
+
+# python-multilib's config: the white and black lists of its runtime and devel methods
+ML_CONF = "[runtime]\nwhite =\nblack =\n\n[devel]\nwhite =\nblack = BLACK\n"
+
+
+def build_multilib(tmp_path, name, arches=("x86_64", "i686")):
+    """rpmbuild NAME and NAME-devel for each arch; returns the rpm paths (the src first)."""
+    spec = tmp_path / ("%s.spec" % name)
+    spec.write_text(ML_SPEC.replace("NAME", name))
+    top = tmp_path / ("rpmbuild-%s" % name)
+    paths = [str(top / "SRPMS" / ("%s-1.0-1.src.rpm" % name))]
+    for arch in arches:
+        subprocess.run(["rpmbuild", "-ba" if arch == arches[0] else "-bb", "--quiet",
+                        "--target", arch, "--define", "_topdir %s" % top, str(spec)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        paths += [str(top / "RPMS" / arch / ("%s%s-1.0-1.%s.rpm" % (name, sub, arch)))
+                  for sub in ("", "-devel")]
+    return paths
+
+
+def multilib_conf(tmp_path, black="none"):
+    conf = tmp_path / "multilib.conf"
+    conf.write_text(ML_CONF.replace("BLACK", black))
+    return str(conf)
+
+
+def test_multilib_adds_the_32_bit_devel_packages_and_their_deps(tmp_path, hub, worker):
+    """The i386 repo is made and moved first; the x86_64 repo gets the i686 -devel package the
+    devel method selects and, from the dnf depsolve over the i386 repo, the i686 package it
+    requires; nothing of a package that is not selected."""
     session = hub.admin_session()
-    tag = unique("dist-multilib")
+    tag, name, other = unique("dist-multilib"), unique("mlpkg"), unique("plain")
+    hub.make_tag_with_repo(tag, ["x86_64", "i686"])
+    hub.import_rpms(build_multilib(tmp_path, name), tag=tag)
+    hub.import_rpms([build(tmp_path, other)[a] for a in ("src", "x86_64")], tag=tag)
+    task_id, repo_id, _out = dist_repo(hub, tmp_path, tag, "--allow-missing-signatures",
+                                       "--multilib", multilib_conf(tmp_path))
+    i386, x86 = child(hub, task_id, "i386"), child(hub, task_id, "x86_64")
+    assert x86["create_ts"] >= i386["completion_ts"]
+    assert session.repoInfo(repo_id)["state"] == koji.REPO_STATES["READY"]
+    top = os.path.join(hub.topdir, "repos-dist", tag, str(repo_id))
+    n, o = name[0], other[0]
+    assert primary_names(os.path.join(top, "x86_64")) == sorted([
+        (name, "i686", "Packages/%s/%s-1.0-1.i686.rpm" % (n, name)),
+        (name, "x86_64", "Packages/%s/%s-1.0-1.x86_64.rpm" % (n, name)),
+        (name + "-devel", "i686", "Packages/%s/%s-devel-1.0-1.i686.rpm" % (n, name)),
+        (name + "-devel", "x86_64", "Packages/%s/%s-devel-1.0-1.x86_64.rpm" % (n, name)),
+        (other, "x86_64", "Packages/%s/%s-1.0-1.x86_64.rpm" % (o, other))])
+    assert primary_names(os.path.join(top, "i386")) == sorted([
+        (name, "i686", "Packages/%s/%s-1.0-1.i686.rpm" % (n, name)),
+        (name + "-devel", "i686", "Packages/%s/%s-devel-1.0-1.i686.rpm" % (n, name))])
+    # the hub linked the 32-bit rpms into the 64-bit repo too, flagged in its kojipkgs
+    linked = os.path.join(top, "x86_64", "Packages", n, "%s-devel-1.0-1.i686.rpm" % name)
+    assert os.path.samefile(linked, os.path.join(top, "i386", "Packages", n,
+                                                 "%s-devel-1.0-1.i686.rpm" % name))
+    with open(os.path.join(top, "x86_64", "kojipkgs")) as handle:
+        kojipkgs = json.load(handle)
+    assert kojipkgs["%s-1.0-1.i686.rpm" % name]["_multilib"] is True
+    assert "_multilib" not in kojipkgs["%s-1.0-1.x86_64.rpm" % name]
+    # the dnf config of the depsolve is uploaded with the task
+    conf = task_log(hub, x86["id"], "dnf.conf-koji-x86_64")
+    assert "baseurl=file://%s" % os.path.join(top, "i386") in conf
+    # the config's devel blacklist is honoured: no 32-bit package at all
+    task_id, repo_id, _out = dist_repo(hub, tmp_path, tag, "--allow-missing-signatures",
+                                       "--multilib", multilib_conf(tmp_path, name + "-devel"))
+    top = os.path.join(hub.topdir, "repos-dist", tag, str(repo_id))
+    assert [a for _n, a, _h in primary_names(os.path.join(top, "x86_64"))] == ["x86_64"] * 3
+
+
+def test_multilib_missing_32_bit_package_fails_with_kojids_message(tmp_path, hub, worker):
+    session = hub.admin_session()
+    tag, name = unique("dist-mlmiss"), unique("mlmiss")
+    hub.make_tag_with_repo(tag, ["x86_64", "i686"])
+    hub.import_rpms(build_multilib(tmp_path, name, arches=("x86_64",)), tag=tag)
+    task_id, repo_id, _out = dist_repo(hub, tmp_path, tag, "--allow-missing-signatures",
+                                       "--multilib", multilib_conf(tmp_path), ok=False)
+    i386, x86 = child(hub, task_id, "i386"), child(hub, task_id, "x86_64")
+    assert i386["state"] == koji.TASK_STATES["CLOSED"]
+    assert x86["state"] == koji.TASK_STATES["FAILED"]
+    assert "multilib packages missing. See missing_multilib.log" in \
+        str(task_fault(session, task_id))
+    top = os.path.join(hub.topdir, "repos-dist", tag, str(repo_id))
+    log = task_log(hub, x86["id"], "missing_multilib.log")
+    assert os.path.join(top, "i386", "Packages", name[0], "%s-devel-1.0-1.i686.rpm" % name) \
+        in log.splitlines()
+    # the 32-bit repo was moved in; the repo stays INIT
+    assert os.path.isfile(os.path.join(top, "i386", "repodata", "repomd.xml"))
+    assert session.repoInfo(repo_id)["state"] == koji.REPO_STATES["INIT"]
+
+
+def test_multilib_config_without_its_sections_is_refused(tmp_path, hub, worker):
+    session = hub.admin_session()
+    tag = unique("dist-mlconf")
     hub.make_tag_with_repo(tag, ["x86_64", "i686"])
     conf = tmp_path / "multilib.conf"
     conf.write_text("[multilib]\n")
     task_id, repo_id, _out = dist_repo(hub, tmp_path, tag, "--allow-missing-signatures",
                                        "--multilib", str(conf), ok=False)
-    i386, x86 = child(hub, task_id, "i386"), child(hub, task_id, "x86_64")
-    assert i386["state"] == koji.TASK_STATES["CLOSED"] and x86["id"] > i386["id"]
-    assert x86["create_ts"] >= i386["completion_ts"]
     fault = str(task_fault(session, task_id))
-    assert "multilib repos are not supported by this worker" in fault
-    # the 32-bit repo was moved in before: its repodata is in the (still INIT) repo
-    top = os.path.join(hub.topdir, "repos-dist", tag, str(repo_id))
-    assert os.path.isfile(os.path.join(top, "i386", "repodata", "repomd.xml"))
-    assert session.repoInfo(repo_id)["state"] == koji.REPO_STATES["INIT"]
+    assert "invalid multilib config" in fault and "No section: 'runtime'" in fault
+    assert child(hub, task_id, "i386")["state"] == koji.TASK_STATES["CLOSED"]
 
 
 def test_failures_name_the_problem(tmp_path, hub, worker):
