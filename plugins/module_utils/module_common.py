@@ -66,6 +66,15 @@ def require_koji(module):
         module.fail_json(msg=missing_required_lib("koji"), exception=KOJI_TRACEBACK)
 
 
+def require_for_state(module, *names):
+    """Fail the module (ParameterError) naming the options among ``names`` its ``state``
+    needs that were not given."""
+    missing = [name for name in names if module.params[name] is None]
+    if missing:
+        module.fail_json(msg="state=%s needs %s" % (module.params["state"], ", ".join(missing)),
+                         koji_fault="ParameterError")
+
+
 def load_module_config(module):
     """The worker config named by ``koji_config``; fails the module on a bad file."""
     require_koji(module)

@@ -31,6 +31,8 @@ import configparser
 import os
 import re
 
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import config as config_lib
+
 try:
     import koji
 except ImportError:  # pragma: no cover - reported by the modules
@@ -51,13 +53,10 @@ class RunrootConfigError(ValueError):
 
 
 def _bool(path, section, key, raw):
-    lowered = raw.strip().lower()
-    if lowered in ("1", "yes", "true", "on"):
-        return True
-    if lowered in ("0", "no", "false", "off"):
-        return False
-    raise RunrootConfigError("%s: [%s] %s = %r: expected a boolean (yes/no, true/false, "
-                             "on/off, 1/0)" % (path, section, key, raw))
+    try:
+        return config_lib.parse_bool(raw)
+    except ValueError as exc:
+        raise RunrootConfigError("%s: [%s] %s = %r: %s" % (path, section, key, raw, exc))
 
 
 def _comma_list(value):

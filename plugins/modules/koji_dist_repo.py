@@ -169,13 +169,6 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import distr
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import module_common
 
 
-def require(module, *names):
-    missing = [name for name in names if module.params[name] is None]
-    if missing:
-        module.fail_json(msg="state=%s needs %s" % (module.params["state"], ", ".join(missing)),
-                         koji_fault="ParameterError")
-
-
 ARGUMENT_SPEC = module_common.task_argument_spec(
     state=dict(type="str", required=True,
                choices=["planned", "moved", "done", "prepared", "collected"]),
@@ -201,25 +194,25 @@ def run_module(module):
     config = module_common.load_module_config(module)
 
     if state == "collected":
-        require(module, "outdir", "manifest")
+        module_common.require_for_state(module, "outdir", "manifest")
         entries = distrepos.collect_dist_repo(module.params["outdir"], module.params["manifest"],
                                               module.params["empty"])
         module.exit_json(changed=True, entries=entries, result=None)
 
     with module_common.task_hub_session(module, config) as session:
         if state == "planned":
-            require(module, "params")
+            module_common.require_for_state(module, "params")
             module.exit_json(changed=True, **distrepos.plan_dist_repo(session,
                                                                       module.params["params"]))
         elif state == "prepared":
-            require(module, "params", "outdir", "log_dir")
+            module_common.require_for_state(module, "params", "outdir", "log_dir")
             plan = distrepos.prepare_dist_repo(session, config, module.params["params"],
                                                module.params["outdir"],
                                                module.params["container_outdir"],
                                                module.params["log_dir"])
             module.exit_json(changed=True, **plan)
         else:
-            require(module, "repo_id", "subtask_ids")
+            module_common.require_for_state(module, "repo_id", "subtask_ids")
             moved = distrepos.move_arches(session, module.params["repo_id"],
                                           module.params["subtask_ids"], module.params["skip"])
             if state == "done":

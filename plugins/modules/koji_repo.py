@@ -155,13 +155,6 @@ from ansible_collections.koji_adjutant.builder.plugins.module_utils import repos
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import uploads
 
 
-def require(module, *names):
-    missing = [name for name in names if module.params[name] is None]
-    if missing:
-        module.fail_json(msg="state=%s needs %s" % (module.params["state"], ", ".join(missing)),
-                         koji_fault="ParameterError")
-
-
 ARGUMENT_SPEC = module_common.task_argument_spec(
     state=dict(type="str", required=True,
                choices=["initialized", "planned", "collected", "done"]),
@@ -186,7 +179,7 @@ def run_module(module):
     config = module_common.load_module_config(module)
 
     if state == "collected":
-        require(module, "outdir")
+        module_common.require_for_state(module, "outdir")
         datadir = os.path.join(module.params["outdir"], "repodata")
         if module.params["empty"]:
             repos.write_empty_repo_marker(datadir)
@@ -197,18 +190,18 @@ def run_module(module):
     with module_common.task_hub_session(module, config) as session:
         try:
             if state == "initialized":
-                require(module, "params")
+                module_common.require_for_state(module, "params")
                 info = repos.init_repo(session, config, task_id, module.params["params"])
                 module.exit_json(changed=True, **info)
             elif state == "planned":
-                require(module, "params", "outdir")
+                module_common.require_for_state(module, "params", "outdir")
                 params = module.params["params"]
                 plan = repos.createrepo_plan(session, config, params["repo_id"], params["arch"],
                                              params.get("oldrepo"), module.params["outdir"],
                                              module.params["container_outdir"])
                 module.exit_json(changed=True, **plan)
             else:
-                require(module, "repo_id", "subtask_ids", "task_results")
+                module_common.require_for_state(module, "repo_id", "subtask_ids", "task_results")
                 data = repos.repo_done(session, module.params["repo_id"],
                                        module.params["subtask_ids"],
                                        module.params["task_results"])
