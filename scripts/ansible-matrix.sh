@@ -40,6 +40,8 @@ readonly SYSTEM_PYTHON=/usr/bin/python3
 readonly HUB_PYTHON="$REPO_ROOT/.venv/bin/python"
 readonly PYENV_DIR="${PYENV_ROOT:-/root/.pyenv}"
 readonly ALL_RELEASES=(2.16 2.17 2.18 2.19 2.20 2.21)
+# the package's extras each release's venv gets (the unit tests cover the multilib step)
+readonly EXTRAS=test,multilib
 
 # What runs on each release: every unit test, and the buildArch and build end-to-end tests,
 # which take the main task types through the real worker, dev hub, ansible-runner and podman
@@ -92,7 +94,7 @@ setup_venv() {
     local stamp
     stamp=$({
         cat "$REPO_ROOT/pyproject.toml" "$REPO_ROOT/devhub/pyproject.toml"
-        printf '%s\n' "${requirements[@]}" "$python" "${site_opt[@]}"
+        printf '%s\n' "${requirements[@]}" "$EXTRAS" "$python" "${site_opt[@]}"
         "$python" -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1)
 
@@ -103,7 +105,7 @@ setup_venv() {
         rm -rf "$venv"
     fi
     if [[ -f $stamp_file && $(<"$stamp_file") == "$stamp" ]] &&
-        "$venv/bin/python" -c 'import ansible, ansible_runner, koji, pytest, pytest_timeout, koji_adjutant, koji_adjutant_devhub' 2>/dev/null; then
+        "$venv/bin/python" -c 'import ansible, ansible_runner, koji, multilib, pytest, pytest_timeout, koji_adjutant, koji_adjutant_devhub' 2>/dev/null; then
         note "venv up to date ($venv)"
         return
     fi
@@ -111,9 +113,9 @@ setup_venv() {
     if [[ ! -e $venv ]]; then
         "$python" -m venv "${site_opt[@]}" "$venv" || die "cannot create $venv with $python"
     fi
-    note "pip install -e '.[test]' -e ./devhub ${requirements[*]} (log: ${pip_log#"$REPO_ROOT"/})"
+    note "pip install -e '.[$EXTRAS]' -e ./devhub ${requirements[*]} (log: ${pip_log#"$REPO_ROOT"/})"
     if ! "$venv/bin/python" -m pip install --disable-pip-version-check \
-        -e "${REPO_ROOT}[test]" -e "$REPO_ROOT/devhub" "${requirements[@]}" >"$pip_log" 2>&1; then
+        -e "${REPO_ROOT}[$EXTRAS]" -e "$REPO_ROOT/devhub" "${requirements[@]}" >"$pip_log" 2>&1; then
         printf '\n---- last lines of %s ----\n' "$pip_log" >&2
         grep -v -E "$PIP_NOISE_RE" "$pip_log" | tail -n 40 >&2 || true
         return 1

@@ -32,7 +32,6 @@ import shutil
 
 try:
     import koji
-    import koji.arch
 except ImportError:  # pragma: no cover - reported by the modules
     koji = None
 
@@ -66,8 +65,16 @@ COMPAT_ARCHES = {
     "src": ("src",),
 }
 
-# the 32-bit partner of each multilib arch
+# the canonical arches koji calls multilib arches (koji.arch.multilibArches; koji.arch itself
+# needs the rpm Python bindings, which the worker does without)
+MULTILIB_ARCHES = ("x86_64", "ppc64", "s390x", "sparc64", "sparc64v")
+# the 32-bit partner of each multilib arch kojid makes multilib repos for
 MULTILIB_PARTNER = {"x86_64": "i686", "ppc64": "ppc", "s390x": "s390"}
+
+
+def is_multilib_arch(arch):
+    """Whether the canonical ``arch`` is one of koji's multilib arches."""
+    return arch in MULTILIB_ARCHES
 
 EMPTY_REPO_TEXT = repos.EMPTY_REPO_TEXT
 LOGS = ("written_signed_rpms.log", "missing_files.log", "missing_signatures.log",
@@ -102,7 +109,7 @@ def plan_dist_repo(session, params):
     if not arches:
         raise koji.GenericError("No arches specified nor for the tag!")
     canon = sorted(set(koji.canonArch(arch) for arch in arches))
-    first = [arch for arch in canon if not koji.arch.isMultiLibArch(arch)]
+    first = [arch for arch in canon if not is_multilib_arch(arch)]
     later = [arch for arch in canon if arch not in first]
 
     def spec(arch):
@@ -269,9 +276,8 @@ def lay_out(repo_dir, kojipkgs, split_debuginfo):
 MULTILIB_MISSING = "multilib packages missing. See missing_multilib.log"
 
 
-def multilib_libraries():
-    """The multilib selection library and dnf's Python API, or an error naming what to
-    install."""
+def multilib_library():
+    """The multilib selection library, or an error naming what to install."""
     try:
         from multilib import multilib as mlib
     except ImportError as exc:
@@ -279,6 +285,11 @@ def multilib_libraries():
             "multilib dist repos need the python-multilib library on the worker (%s): install "
             "koji-adjutant with its multilib extra (pip install 'koji-adjutant[multilib]'; the "
             "worker role: worker_multilib: true)" % exc)
+    return mlib
+
+
+def dnf_library():
+    """dnf's Python API, or an error naming what to install."""
     try:
         import dnf
         import dnf.exceptions
@@ -287,7 +298,12 @@ def multilib_libraries():
             "multilib dist repos need dnf's Python API on the worker (%s): install the OS "
             "package python3-dnf (the worker's venv sees it through its system site packages)"
             % exc)
-    return mlib, dnf
+    return dnf
+
+
+def multilib_libraries():
+    """The multilib selection library and dnf's Python API (see the two above)."""
+    return multilib_library(), dnf_library()
 
 
 def multilib_method(mlib, conf_path):
@@ -342,6 +358,10 @@ def add_multilib(config, distdir, arch, conf, kojipkgs, work_dir, log_dir):
     depsolve over that repo adds the partners' dependencies; they join ``kojipkgs`` with
     ``_multilib``. Missing files fail the task (``missing_multilib.log``). Returns the
     files to upload (the dnf config)."""
+    if arch not in MULTILIB_PARTNER:
+        raise koji.GenericError("no 32-bit partner arch is known for the multilib arch %s "
+                                "(kojid makes multilib repos for %s)"
+                                % (arch, ", ".join(sorted(MULTILIB_PARTNER))))
     mlib, dnf = multilib_libraries()
     partner = MULTILIB_PARTNER[arch]
     mldir = os.path.join(distdir, koji.canonArch(partner))
@@ -529,7 +549,7 @@ def prepare_dist_repo(session, config, params, repo_dir, container_dir, log_dir)
         write_signed_copies(session, selected, log_dir)
     kojipkgs = package_files(selected, by_id, builddirs, keys, opts, log_dir)
     extra_files = []
-    if opts["multilib"] and koji.arch.isMultiLibArch(arch):
+    if opts["multilib"] and is_multilib_arch(arch):
         extra_files = add_multilib(config, distdir, arch, opts["multilib"], kojipkgs,
                                    os.path.join(os.path.dirname(repo_dir), "dnf"), log_dir)
     subrepos = lay_out(repo_dir, kojipkgs, opts.get("split_debuginfo"))

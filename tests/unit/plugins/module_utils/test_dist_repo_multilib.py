@@ -21,6 +21,20 @@ def test_missing_library_names_what_to_install(monkeypatch, module, names):
         assert name in str(info.value)
 
 
+def test_multilib_arches_are_kojis_without_the_rpm_bindings():
+    # koji.arch (which needs the rpm bindings) says the same for the canonical arches
+    assert [a for a in ("x86_64", "i386", "ppc64", "ppc64le", "s390x", "aarch64", "sparc64",
+                        "src", "noarch") if distrepos.is_multilib_arch(a)] == \
+        ["x86_64", "ppc64", "s390x", "sparc64"]
+
+
+def test_a_multilib_arch_without_a_known_partner_is_named(tmp_path):
+    with pytest.raises(koji.GenericError, match="no 32-bit partner arch is known for the "
+                       "multilib arch sparc64"):
+        distrepos.add_multilib(None, str(tmp_path), "sparc64", "conf", {}, str(tmp_path),
+                               str(tmp_path))
+
+
 def test_partner_file_keeps_noarch():
     rpm = {"name": "foo-devel", "version": "1", "release": "2.x86_64", "arch": "x86_64"}
     # only the arch field changes (not an x86_64 inside the release)
@@ -30,7 +44,7 @@ def test_partner_file_keeps_noarch():
 
 
 def test_config_errors_are_named(tmp_path):
-    mlib, _dnf = distrepos.multilib_libraries()
+    mlib = distrepos.multilib_library()
     with pytest.raises(koji.GenericError, match="multilib config missing: /nonexistent"):
         distrepos.multilib_method(mlib, "/nonexistent/multilib.conf")
     conf = tmp_path / "ml.conf"
@@ -43,7 +57,7 @@ def test_config_errors_are_named(tmp_path):
 
 def test_config_is_read_where_configparser_has_no_readfp(tmp_path, monkeypatch):
     """Python 3.12 removed ConfigParser.readfp, which python-multilib 1.3 calls."""
-    mlib, _dnf = distrepos.multilib_libraries()
+    mlib = distrepos.multilib_library()
     monkeypatch.delattr(mlib.configparser.RawConfigParser, "readfp", raising=False)
     conf = tmp_path / "ml.conf"
     conf.write_text("[runtime]\nwhite =\nblack =\n[devel]\nwhite = foo-devel\nblack = bar-devel\n")
