@@ -76,6 +76,7 @@ def is_multilib_arch(arch):
     """Whether the canonical ``arch`` is one of koji's multilib arches."""
     return arch in MULTILIB_ARCHES
 
+
 EMPTY_REPO_TEXT = repos.EMPTY_REPO_TEXT
 LOGS = ("written_signed_rpms.log", "missing_files.log", "missing_signatures.log",
         "missing_multilib.log")
