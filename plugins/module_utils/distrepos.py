@@ -471,11 +471,7 @@ def createrepo_command(config, repo_dir, container_dir, subrepo, groupdata, oldp
         cmd += ["-g", groupdata]
     update_from = None
     if oldrepodata and config.createrepo_update and os.path.isdir(oldrepodata):
-        datadir = os.path.join(here, "repodata")
-        shutil.copytree(oldrepodata, datadir)
-        origins = os.path.join(datadir, "pkgorigins.gz")
-        if os.path.isfile(origins):
-            os.unlink(origins)
+        repos.reuse_repodata(oldrepodata, os.path.join(here, "repodata"))
         cmd.append("--update")
         if skip_stat:
             cmd.append("--skip-stat")
@@ -520,10 +516,7 @@ def prepare_dist_repo(session, config, params, repo_dir, container_dir, log_dir)
     keys = [key.lower() for key in params["keys"]]
     opts = params["opts"]
     check_opts(opts)
-    rinfo = session.repoInfo(repo_id, strict=True)
-    if rinfo["state"] != koji.REPO_STATES["INIT"]:
-        raise koji.GenericError("Repo %s not in INIT state (got %s)"
-                                % (repo_id, koji.REPO_STATES[rinfo["state"]]))
+    rinfo = repos.init_repo_info(session, repo_id)
     if not rinfo.get("dist"):
         raise koji.GenericError("Repo %s is not a dist repo" % repo_id)
     distdir = dist_repo_path(config, repo_id, rinfo["tag_name"])

@@ -120,6 +120,24 @@ def repo_done(session, repo_id, subtask_ids, results):
     return data
 
 
+def init_repo_info(session, repo_id):
+    """``repoInfo`` of a repo a createrepo task may work on: one in the INIT state."""
+    repo = session.repoInfo(repo_id, strict=True)
+    if repo["state"] != koji.REPO_STATES["INIT"]:
+        raise koji.GenericError("Repo %s not in INIT state (got %s)"
+                                % (repo_id, koji.REPO_STATES[repo["state"]]))
+    return repo
+
+
+def reuse_repodata(olddatadir, datadir):
+    """Start ``datadir`` from an older repo's repodata, for ``createrepo_c --update``
+    (without its ``pkgorigins.gz``, which describes the old repo only)."""
+    shutil.copytree(olddatadir, datadir)
+    origins = os.path.join(datadir, "pkgorigins.gz")
+    if os.path.exists(origins):
+        os.unlink(origins)
+
+
 def createrepo_plan(session, config, repo_id, arch, oldrepo, outdir, container_outdir):
     """Check the repo and prepare ``outdir``; return the commands to run and the files.
 
@@ -127,10 +145,7 @@ def createrepo_plan(session, config, repo_id, arch, oldrepo, outdir, container_o
     the same directory in the task container.  The topdir is mounted at its own
     path in the container, read-only, so repo paths are the same on both sides.
     """
-    repo = session.repoInfo(repo_id, strict=True)
-    if repo["state"] != koji.REPO_STATES["INIT"]:
-        raise koji.GenericError("Repo %s not in INIT state (got %s)"
-                                % (repo_id, koji.REPO_STATES[repo["state"]]))
+    repo = init_repo_info(session, repo_id)
     toprepodir = repo_path(config, repo_id, repo["tag_name"])
     repodir = os.path.join(toprepodir, arch)
     if not os.path.isdir(repodir):
@@ -158,10 +173,7 @@ def createrepo_plan(session, config, repo_id, arch, oldrepo, outdir, container_o
         olddatadir = os.path.join(repo_path(config, old["id"], old["tag_name"]), arch,
                                   "repodata")
         if os.path.isdir(olddatadir):
-            shutil.copytree(olddatadir, datadir)
-            origins = os.path.join(datadir, "pkgorigins.gz")
-            if os.path.exists(origins):
-                os.unlink(origins)
+            reuse_repodata(olddatadir, datadir)
             cmd.append("--update")
             if config.createrepo_skip_stat:
                 cmd.append("--skip-stat")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_result
+from ansible_collections.koji_adjutant.builder.plugins.module_utils import task_types
 
 try:
     import koji
@@ -49,9 +50,7 @@ def requests_to_specs(requests):
     ParameterError naming it."""
     specs = []
     for index, request in enumerate(requests or []):
-        if (not isinstance(request, (list, tuple)) or len(request) not in (2, 3)
-                or not isinstance(request[0], str) or not isinstance(request[1], (list, tuple))
-                or (len(request) == 3 and not isinstance(request[2], (dict, type(None))))):
+        if not task_types.is_task_request(request):
             raise koji.ParameterError("task request %d must be [method, arglist] or "
                                       "[method, arglist, options], got %r" % (index, request))
         options = (request[2] if len(request) == 3 else None) or {}

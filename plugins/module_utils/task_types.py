@@ -148,15 +148,20 @@ def chain_levels(name):
     return check
 
 
+def is_task_request(request):
+    """Whether ``request`` is a task to create as kojid's dependantTask lists them:
+    ``[method, arglist]`` or ``[method, arglist, options]``."""
+    return (isinstance(request, list) and len(request) in (2, 3)
+            and isinstance(request[0], str) and bool(request[0])
+            and isinstance(request[1], list)
+            and (len(request) == 2 or isinstance(request[2], (dict, type(None)))))
+
+
 def task_requests(name):
-    """The parameter ``name`` lists tasks to create as ``[method, arglist]`` or
-    ``[method, arglist, options]`` (kojid's dependantTask)."""
+    """The parameter ``name`` lists tasks to create (``is_task_request``)."""
     def check(method, params):
         for index, request in enumerate(params.get(name) or []):
-            if (not isinstance(request, list) or len(request) not in (2, 3)
-                    or not isinstance(request[0], str) or not request[0]
-                    or not isinstance(request[1], list)
-                    or (len(request) == 3 and not isinstance(request[2], (dict, type(None))))):
+            if not is_task_request(request):
                 raise koji.ParameterError(
                     "Invalid parameter %r for %s: entry %d must be [method, arglist] or "
                     "[method, arglist, options], got %r" % (name, method, index, request))
